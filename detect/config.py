@@ -1,0 +1,195 @@
+"""Settings of the detection pipeline: one frozen pydantic model per stage, units in the names.
+
+Every default below has a reason, cited where it is set. The whole config is saved with
+every output (episode log, recording, report) so a result can be traced to what made it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BandPassConfig(_Frozen):
+    """Band-pass of the sEMG: 20-450 Hz keeps the sEMG band (SENIAM, Hermens et al. 2000).
+
+    The upper edge is clipped to ``nyquist_fraction`` of the Nyquist rate on slow devices
+    (a Myo armband samples at 200 Hz).
+    """
+
+    low_hz: float = Field(default=20.0, gt=0)
+    high_hz: float = Field(default=450.0, gt=0)
+    order: int = Field(default=4, ge=1, le=8)
+    nyquist_fraction: float = Field(default=0.9, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BandPassConfig:
+        if self.low_hz >= self.high_hz:
+            raise ValueError(f"low_hz ({self.low_hz}) must be below high_hz ({self.high_hz})")
+        return self
+
+
+class NotchConfig(_Frozen):
+    """Mains notches. ``"auto"`` notches both 50 and 60 Hz so spasmwatch works on any grid."""
+
+    mains_hz: Literal["auto", "off", 50, 60] = "auto"
+    harmonics: int = Field(default=3, ge=1, le=10)
+    q: float = Field(default=30.0, gt=0)
+
+    def frequencies(self) -> list[float]:
+        """Every notch frequency in Hz (fundamentals times harmonics)."""
+        if self.mains_hz == "off":
+            return []
+        bases = [50.0, 60.0] if self.mains_hz == "auto" else [float(self.mains_hz)]
+        return sorted({b * k for b in bases for k in range(1, self.harmonics + 1)})
+
+
+class EcgConfig(_Frozen):
+    """ECG suppression on trunk sites.
+
+    A 4th-order Butterworth high-pass at 30 Hz is the best single trade-off between removing
+    ECG and keeping trunk sEMG (Drake and Callaghan 2006). ``"auto"`` applies it to channels
+    whose body location names a trunk site.
+    """
+
+    mode: Literal["auto", "on", "off"] = "auto"
+    highpass_hz: float = Field(default=30.0, gt=0)
+    trunk_words: tuple[str, ...] = ("neck", "back", "chest", "abdomen", "trunk", "shoulder")
+
+
+class AccConfig(_Frozen):
+    """Accelerometer chain: gravity and posture out, spasm movement in.
+
+    A band-pass of 3-12 Hz removes gravity and slow posture changes (< 0.5 Hz) and keeps
+    clonus and tremor (4-8 Hz, 8-12 Hz).
+    """
+
+    low_hz: float = Field(default=3.0, gt=0)
+    high_hz: float = Field(default=12.0, gt=0)
+    order: int = Field(default=4, ge=1, le=8)
+
+
+class EnvelopeConfig(_Frozen):
+    """A robust RMS envelope.
+
+    The signal's mean square is taken over frames of ``hop_s``; the envelope is the
+    ``quantile`` of those frames over the last ``window_s``. A contraction raises it once it
+    fills ``1 - quantile`` of the window, while impulses shorter than that leave it alone.
+    The defaults make that 120 ms, the longest normal QRS complex, so heartbeats leaking into
+    trunk sEMG do not move the envelope; the window is a little longer than the usual
+    50-250 ms RMS window because an order statistic needs more frames than a mean.
+    """
+
+    window_s: float = Field(default=0.3, gt=0, le=2)
+    hop_s: float = Field(default=0.01, gt=0, le=0.1)
+    quantile: float = Field(default=0.6, gt=0, le=1)
+
+
+class BaselineConfig(_Frozen):
+    """The resting level: a running estimate in dB that adapts slowly and holds during episodes.
+
+    It falls faster than it rises so it follows the quiet floor of the signal rather than
+    the contractions that do not reach threshold.
+    """
+
+    rise_tau_s: float = Field(default=30.0, gt=0)
+    fall_tau_s: float = Field(default=3.0, gt=0)
+    warmup_s: float = Field(default=2.0, ge=0)
+    warmup_tau_s: float = Field(default=0.3, gt=0)
+
+
+class ThresholdConfig(_Frozen):
+    """On and off thresholds with hysteresis, over the resting level.
+
+    The envelope must rise ``on_db`` over rest (and ``on_above`` units over it, if set) to start
+    an episode; it stays in the episode while above ``off_db`` (and ``off_above``).
+    """
+
+    on_db: float = Field(default=6.0, ge=0)
+    off_db: float = Field(default=3.0, ge=0)
+    on_above: float = Field(default=0.0, ge=0)
+    off_above: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> ThresholdConfig:
+        if self.off_db > self.on_db or self.off_above > self.on_above:
+            raise ValueError("the off threshold must not be above the on threshold")
+        return self
+
+
+class EpisodeConfig(_Frozen):
+    """Timing rules.
+
+    An episode is confirmed once it has lasted ``min_duration_s``; it ends when the envelope has
+    stayed below the off threshold for ``merge_gap_s``, so gaps shorter than that are merged.
+    """
+
+    min_duration_s: float = Field(default=0.5, ge=0)
+    merge_gap_s: float = Field(default=0.5, ge=0)
+    max_duration_s: float | None = Field(default=None, gt=0)
+
+
+class TypeConfig(_Frozen):
+    """Telling tonic, clonic and mixed apart from the modulation of the episode.
+
+    Clonus is rhythmic at 3-8 Hz. Each second of an episode is called clonic when the share of
+    its modulation power that falls in 3-8 Hz exceeds ``clonic_ratio``; an unmodulated signal
+    (white envelope fluctuation) gives the band's share of the reference band, a pure 3-8 Hz
+    rhythm gives 1, and the defaults lie midway between the two.
+    """
+
+    band_low_hz: float = 3.0
+    band_high_hz: float = 8.0
+    reference_low_hz: float = 1.0
+    reference_high_hz: float = 15.0
+    clonic_ratio_emg: float = Field(default=0.65, gt=0, lt=1)
+    clonic_ratio_acc: float = Field(default=0.78, gt=0, lt=1)
+    window_s: float = Field(default=1.0, gt=0)
+    mixed_low: float = Field(default=1 / 3, ge=0, le=1)
+    mixed_high: float = Field(default=2 / 3, ge=0, le=1)
+
+
+class DetectorConfig(_Frozen):
+    """The whole detection pipeline's settings."""
+
+    preset: str = "default"
+    signal: Literal["emg", "acc"] = "emg"
+    bandpass: BandPassConfig = BandPassConfig()
+    notch: NotchConfig = NotchConfig()
+    ecg: EcgConfig = EcgConfig()
+    acc: AccConfig = AccConfig()
+    envelope: EnvelopeConfig = EnvelopeConfig()
+    baseline: BaselineConfig = BaselineConfig()
+    threshold: ThresholdConfig = ThresholdConfig()
+    episode: EpisodeConfig = EpisodeConfig()
+    type: TypeConfig = TypeConfig()
+    settle_s: float = Field(default=0.25, ge=0)
+
+
+def preset(name: str, signal: Literal["emg", "acc"] = "emg") -> DetectorConfig:
+    """A named detector configuration.
+
+    ``default``
+        spasm detection as documented in ``docs/architecture.md``.
+    ``aasm``
+        the AASM/WASM rules for scoring limb movements (Zucconi et al. 2006, updated by the
+        IRLSSG in 2016): onset at 8 uV over rest, offset when within 2 uV of rest for 0.5 s,
+        duration 0.5-10 s.
+    """
+    if name == "default":
+        return DetectorConfig(signal=signal)
+    if name == "aasm":
+        if signal != "emg":
+            raise ValueError("the aasm preset scores sEMG only")
+        return DetectorConfig(
+            preset="aasm",
+            signal="emg",
+            threshold=ThresholdConfig(on_db=0.0, off_db=0.0, on_above=8.0, off_above=2.0),
+            episode=EpisodeConfig(min_duration_s=0.5, merge_gap_s=0.5, max_duration_s=10.0),
+        )
+    raise ValueError(f"unknown detector preset {name!r} (choose default or aasm)")

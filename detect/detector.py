@@ -1,0 +1,273 @@
+"""The episode logic: adaptive resting level, thresholds with hysteresis, timing rules, type.
+
+It works on frames (``EnvelopeConfig.hop_s``, 10 ms by default) of the RMS envelope of one
+channel and keeps a fixed amount of state whatever the length of the stream.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from detect.config import DetectorConfig
+from detect.events import Episode, EpisodeType
+
+IDLE, CANDIDATE, ACTIVE = 0, 1, 2
+#: Power floor, so a perfectly flat (quantised) signal has a finite level in dB.
+POWER_FLOOR = 1e-20
+#: The peak amplitude is the largest RMS over this long (the usual short sEMG RMS window).
+PEAK_WINDOW_S = 0.1
+
+
+@dataclass(frozen=True)
+class FrameTiming:
+    """How frames map to samples, and the chain's delays in samples."""
+
+    hop: int
+    window: int  # envelope window, samples
+    fs: float
+    delay: float  # filter group delay, samples
+    fill: float  # share of the envelope window a contraction must fill to show
+
+
+class ChannelDetector:
+    """Detect episodes on one channel from its envelope frames.
+
+    Parameters
+    ----------
+    config : DetectorConfig
+    timing : FrameTiming
+    channel, location, units : str
+    clonic_ratio : float
+        Share of modulation power in the clonus band above which a second is clonic.
+    """
+
+    def __init__(
+        self,
+        config: DetectorConfig,
+        timing: FrameTiming,
+        channel: str,
+        location: str,
+        units: str,
+        clonic_ratio: float,
+    ) -> None:
+        self.config = config
+        self.timing = timing
+        self.channel = channel
+        self.location = location
+        self.units = units
+        self.clonic_ratio = clonic_ratio
+        frame_s = timing.hop / timing.fs
+        b = config.baseline
+        self._a_rise = 1 - math.exp(-frame_s / b.rise_tau_s)
+        self._a_fall = 1 - math.exp(-frame_s / b.fall_tau_s)
+        self._a_warm = 1 - math.exp(-frame_s / b.warmup_tau_s)
+        self._warm_frames = round(b.warmup_s / frame_s)
+        self._min_duration = config.episode.min_duration_s * timing.fs  # samples
+        self._gap_frames = max(1, math.ceil(config.episode.merge_gap_s / frame_s - 1e-9))
+        self._type_frames = max(1, round(config.type.window_s / frame_s))
+        self._peak_frames = max(1, round(PEAK_WINDOW_S / frame_s))
+        self.reset()
+
+    def reset(self) -> None:
+        """All state is set here."""
+        self.baseline_db: float | None = None
+        self._warm = 0
+        self.state = IDLE
+        self._rise: int | None = None
+        self._onset = 0
+        self._last_above = 0
+        self._open: Episode | None = None
+        self._onset_sample = 0
+        self._sum_p = 0.0
+        self._n = 0
+        self._peak_p = 0.0
+        self._base_p = 0.0
+        self._win_q = 0.0
+        self._win_r = 0.0
+        self._win_n = 0
+        self._clonic_windows = 0
+        self._windows = 0
+        self._recent: deque[float] = deque(maxlen=self._peak_frames)
+
+    # -- thresholds ---------------------------------------------------------------------------
+
+    def _threshold_power(self, base_p: float, db: float, above: float) -> float:
+        rest = math.sqrt(base_p)
+        level = max(rest * 10 ** (db / 20), rest + above)
+        return level * level
+
+    # -- per frame ----------------------------------------------------------------------------
+
+    def process(
+        self,
+        first_frame: int,
+        frames: npt.NDArray[np.float64],
+        power: npt.NDArray[np.float64],
+        q: npt.NDArray[np.float64],
+        r: npt.NDArray[np.float64],
+        usable: npt.NDArray[np.bool_],
+    ) -> list[Episode]:
+        """Run the episode logic over frames ``first_frame ...``.
+
+        Parameters
+        ----------
+        frames : ndarray, shape (n_frames,)
+            Mean square of each frame, units squared.
+        power : ndarray, shape (n_frames,)
+            Envelope power, units squared.
+        q, r : ndarray, shape (n_frames,)
+            Modulation power in the clonus band and in the reference band.
+        usable : ndarray, shape (n_frames,), bool
+            False where the signal was lost or is still settling.
+        """
+        events: list[Episode] = []
+        th = self.config.threshold
+        level_db = 10 * np.log10(np.maximum(power, POWER_FLOOR))
+        for i in range(len(power)):
+            k = first_frame + i
+            if not usable[i]:
+                if self.state == ACTIVE:
+                    events.append(self._finish("interrupted", k))
+                self.state = IDLE
+                self._rise = None
+                self._recent.clear()
+                continue
+            self._recent.append(float(frames[i]))
+            x = float(level_db[i])
+            if self.baseline_db is None:
+                self.baseline_db = x
+                self._warm = self._warm_frames
+            if self._warm > 0:
+                self.baseline_db += (x - self.baseline_db) * self._a_warm
+                self._warm -= 1
+                continue
+            base_p = 10 ** (self.baseline_db / 10)
+            p = float(power[i])
+            above_off = p > self._threshold_power(base_p, th.off_db, th.off_above)
+            if self.state == IDLE:
+                if above_off:
+                    if self._rise is None:
+                        self._rise = k
+                    if p > self._threshold_power(base_p, th.on_db, th.on_above):
+                        self._begin(k, base_p)
+                else:
+                    self._rise = None
+                if self.state == IDLE:
+                    a = self._a_rise if x > self.baseline_db else self._a_fall
+                    self.baseline_db += (x - self.baseline_db) * a
+                    continue
+            self._accumulate(float(frames[i]), q[i], r[i])
+            if above_off:
+                self._last_above = k
+            if self.state == CANDIDATE and self._run_duration() >= self._min_duration:
+                self.state = ACTIVE
+                self._onset_sample = self._onset_index()
+                self._open = self._episode("open", k, None)
+                events.append(self._open)
+            if k - self._last_above >= self._gap_frames:
+                if self.state == ACTIVE:
+                    events.append(self._finish("ended", k))
+                self.state = IDLE
+                self._rise = None
+        return events
+
+    def flush(self, next_frame: int) -> list[Episode]:
+        """Close an episode still open at the end of the stream (as interrupted)."""
+        events = []
+        if self.state == ACTIVE:
+            events.append(self._finish("interrupted", next_frame))
+        self.state = IDLE
+        self._rise = None
+        return events
+
+    # -- episode bookkeeping ------------------------------------------------------------------
+
+    def _begin(self, k: int, base_p: float) -> None:
+        self.state = CANDIDATE
+        self._onset = self._rise if self._rise is not None else k
+        self._last_above = k
+        self._base_p = base_p
+        self._sum_p = 0.0
+        self._n = 0
+        self._peak_p = 0.0
+        self._win_q = self._win_r = 0.0
+        self._win_n = 0
+        self._clonic_windows = 0
+        self._windows = 0
+
+    def _accumulate(self, frame_p: float, q: float, r: float) -> None:
+        self._sum_p += frame_p
+        self._n += 1
+        self._peak_p = max(self._peak_p, sum(self._recent) / len(self._recent))
+        self._win_q += q
+        self._win_r += r
+        self._win_n += 1
+        if self._win_n >= self._type_frames:
+            self._close_type_window()
+
+    def _close_type_window(self) -> None:
+        if self._win_r > 0:
+            self._windows += 1
+            if self._win_q / self._win_r > self.clonic_ratio:
+                self._clonic_windows += 1
+        self._win_q = self._win_r = 0.0
+        self._win_n = 0
+
+    # The envelope shows a contraction once it fills ``fill`` of the window, and lets go once
+    # less than ``fill`` of it is left in the window: onset and offset are back-dated by that,
+    # by half a frame (the crossing lies somewhere in the frame) and by the filters' delay.
+
+    def _onset_index(self) -> int:
+        t = self.timing
+        end = (self._onset + 1) * t.hop
+        return max(0, round(end - t.fill * t.window - t.hop / 2 - t.delay))
+
+    def _offset_index(self) -> int:
+        t = self.timing
+        end = (self._last_above + 1) * t.hop
+        return round(end - (1 - t.fill) * t.window + t.hop / 2 - t.delay)
+
+    def _run_duration(self) -> float:
+        """Estimated duration so far, samples (from the back-dated onset to the last frame above)."""
+        t = self.timing
+        return (self._last_above - self._onset + 1) * t.hop - (1 - 2 * t.fill) * t.window
+
+    def _type(self) -> EpisodeType:
+        if self._win_n * 2 >= self._type_frames or self._windows == 0:
+            self._close_type_window()
+        if self._windows == 0:
+            return "unknown"
+        share = self._clonic_windows / self._windows
+        if share >= self.config.type.mixed_high:
+            return "clonic"
+        if share <= self.config.type.mixed_low:
+            return "tonic"
+        return "mixed"
+
+    def _episode(self, state: str, k: int, offset: int | None) -> Episode:
+        mean_p = self._sum_p / max(self._n, 1)
+        done = state != "open"
+        return Episode(
+            channel=self.channel,
+            location=self.location,
+            state=state,  # type: ignore[arg-type]
+            onset_index=self._onset_sample,
+            offset_index=offset,
+            decided_index=(k + 1) * self.timing.hop,
+            fs=self.timing.fs,
+            units=self.units,
+            peak=math.sqrt(self._peak_p),
+            mean=math.sqrt(mean_p),
+            strength_db=10 * math.log10(max(mean_p, POWER_FLOOR) / max(self._base_p, POWER_FLOOR)),
+            type=self._type() if done else "unknown",
+        )
+
+    def _finish(self, state: str, k: int) -> Episode:
+        offset = max(self._onset_sample + 1, self._offset_index())
+        self._open = None
+        return self._episode(state, k, offset)

@@ -1,0 +1,286 @@
+"""The detection pipeline: a block of samples in, episode events out.
+
+One code path serves live monitoring and offline replay: offline is ``reset()`` then
+``process()`` over the whole signal, and any cutting of the stream into blocks gives the same
+result, to the bit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal
+
+from detect.config import DetectorConfig
+from detect.detector import ChannelDetector, FrameTiming
+from detect.envelope import Framer, MovingQuantile
+from detect.errors import ConfigError
+from detect.events import Episode
+from detect.filters import SosFilter, acc_sos, emg_sos, group_delay_s
+from sensor.block import ACC, EMG, Block, sensor_groups
+
+Array = npt.NDArray[np.float64]
+
+
+def is_trunk(location: str, words: Sequence[str]) -> bool:
+    """True when a body location names a trunk site (where sEMG carries ECG)."""
+    name = location.lower()
+    return any(w in name for w in words)
+
+
+@dataclass(frozen=True)
+class DetectionChannel:
+    """One thing episodes are detected on: an sEMG channel or a 3-axis accelerometer sensor."""
+
+    name: str
+    columns: tuple[int, ...]
+    location: str
+    units: str
+
+
+class Pipeline:
+    """Filters, envelope and episode logic for every channel of one stream.
+
+    Parameters
+    ----------
+    config : DetectorConfig
+    fs : float
+        Sampling rate in Hz (never assumed: it comes from the device or the file).
+    channels : sequence of str
+        Column names of the blocks that will be fed.
+    units : sequence of str
+        Unit of each column.
+    locations : str or mapping
+        Body location of every detection channel (one name for all, or channel -> name;
+        channels not named get ``"unspecified"``).
+    """
+
+    def __init__(
+        self,
+        config: DetectorConfig,
+        fs: float,
+        channels: Sequence[str],
+        units: Sequence[str],
+        locations: str | Mapping[str, str] = "unspecified",
+    ) -> None:
+        if not (math.isfinite(fs) and fs > 0):
+            raise ConfigError(f"sampling rate must be a positive number of Hz, got {fs!r}")
+        self.config = config
+        self.fs = fs
+        self.columns = tuple(channels)
+        self.units = tuple(units)
+
+        def where(name: str) -> str:
+            if isinstance(locations, str):
+                return locations
+            return locations.get(name, "unspecified")
+
+        if config.signal == EMG:
+            self.channels = [
+                DetectionChannel(name, (i,), where(name), self.units[i])
+                for i, name in enumerate(self.columns)
+            ]
+        else:
+            self.channels = [
+                DetectionChannel(name, cols, where(name), self.units[cols[0]])
+                for name, cols in sensor_groups(self.columns)
+            ]
+        self.hop = max(1, round(config.envelope.hop_s * fs))
+        frame_fs = fs / self.hop
+        window_frames = max(1, round(config.envelope.window_s * frame_fs))
+        self._filters: list[tuple[SosFilter, list[int]]] = []
+        delays = []
+        if config.signal == EMG:
+            groups: dict[bool, list[int]] = {}
+            for i, ch in enumerate(self.channels):
+                trunk = config.ecg.mode == "on" or (
+                    config.ecg.mode == "auto" and is_trunk(ch.location, config.ecg.trunk_words)
+                )
+                groups.setdefault(trunk, []).append(i)
+            for trunk, idx in groups.items():
+                sos = emg_sos(
+                    config.bandpass,
+                    config.notch,
+                    fs,
+                    highpass_hz=config.ecg.highpass_hz if trunk else None,
+                )
+                self._filters.append((SosFilter(sos, len(idx)), idx))
+                delays.append(group_delay_s(sos, fs, math.sqrt(config.bandpass.low_hz * 150.0)))
+            t = config.type
+            self._mod_band = SosFilter(
+                signal.butter(
+                    2, [t.band_low_hz, t.band_high_hz], "bandpass", fs=frame_fs, output="sos"
+                ),
+                len(self.channels),
+            )
+            self._mod_ref = SosFilter(
+                signal.butter(
+                    2,
+                    [t.reference_low_hz, min(t.reference_high_hz, 0.45 * frame_fs)],
+                    "bandpass",
+                    fs=frame_fs,
+                    output="sos",
+                ),
+                len(self.channels),
+            )
+            clonic_ratio = t.clonic_ratio_emg
+        else:
+            sos = acc_sos(config.acc, fs)
+            self._filters.append(
+                (SosFilter(sos, len(self.columns)), list(range(len(self.columns))))
+            )
+            delays.append(group_delay_s(sos, fs, math.sqrt(config.acc.low_hz * config.acc.high_hz)))
+            t = config.type
+            self._acc_band = SosFilter(
+                signal.butter(
+                    2,
+                    [t.band_low_hz, min(t.band_high_hz, 0.45 * fs)],
+                    "bandpass",
+                    fs=fs,
+                    output="sos",
+                ),
+                len(self.columns),
+            )
+            clonic_ratio = t.clonic_ratio_acc
+        self.timing = FrameTiming(
+            hop=self.hop,
+            window=window_frames * self.hop,
+            fs=fs,
+            delay=float(np.mean(delays)) * fs,
+            fill=1.0 - config.envelope.quantile,
+        )
+        n = len(self.channels)
+        n_features = n if config.signal == EMG else 3 * n
+        self._framer = Framer(self.hop, n_features)
+        self._envelope = MovingQuantile(window_frames, n, config.envelope.quantile)
+        self._settle_frames = max(window_frames, math.ceil(config.settle_s * frame_fs))
+        self._detectors = [
+            ChannelDetector(config, self.timing, ch.name, ch.location, ch.units, clonic_ratio)
+            for ch in self.channels
+        ]
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream; the next block is its beginning."""
+        for f, _ in self._filters:
+            f.reset()
+        if self.config.signal == EMG:
+            self._mod_band.reset()
+            self._mod_ref.reset()
+        else:
+            self._acc_band.reset()
+        self._framer.reset()
+        self._envelope.reset()
+        for d in self._detectors:
+            d.reset()
+        self._since_lost = 0
+        self._next_index: int | None = None
+        self.unusable_frames = 0
+
+    # -- stages ---------------------------------------------------------------------------------
+
+    def _filtered(self, block: Block) -> Array:
+        x = block.samples
+        if self.config.signal == EMG:
+            out = np.empty((block.n_samples, len(self.channels)))
+            for f, idx in self._filters:
+                cols = [self.channels[i].columns[0] for i in idx]
+                out[:, idx] = f.filter(x[:, cols], block.lost)
+            return out
+        f, _ = self._filters[0]
+        return f.filter(x, block.lost)
+
+    def features(
+        self, block: Block
+    ) -> tuple[int, Array, Array, Array, Array, npt.NDArray[np.bool_]]:
+        """Frame-level features of a block: what the episode logic sees.
+
+        Returns
+        -------
+        first_frame : int
+        frames : ndarray, shape (n_frames, n_channels)
+            Mean square of each frame, units squared.
+        power : ndarray, shape (n_frames, n_channels)
+            Envelope power (robust mean square over the envelope window), units squared.
+        q, r : ndarray, shape (n_frames, n_channels)
+            Modulation power in the clonus band and in the reference band.
+        usable : ndarray, shape (n_frames,), bool
+        """
+        y = self._filtered(block)
+        n = len(self.channels)
+        if self.config.signal == EMG:
+            sq = y * y
+        else:
+            band = self._acc_band.filter(y, block.lost)
+            sq = np.empty((block.n_samples, 3 * n))
+            sq[:, :n] = 0.0
+            sq[:, n : 2 * n] = 0.0
+            for j, ch in enumerate(self.channels):
+                c = list(ch.columns)
+                sq[:, j] = np.sum(y[:, c] ** 2, axis=1)
+                sq[:, n + j] = np.sum(band[:, c] ** 2, axis=1)
+            sq[:, 2 * n :] = sq[:, :n]
+        first = self._framer.next_frame
+        frames, frame_lost = self._framer.process(sq, block.lost)
+        if self.config.signal == EMG:
+            p_frames = frames
+            mb = self._mod_band.filter(p_frames, frame_lost)
+            mr = self._mod_ref.filter(p_frames, frame_lost)
+            q, r = mb * mb, mr * mr
+        else:
+            p_frames = frames[:, :n]
+            q, r = frames[:, n : 2 * n], frames[:, 2 * n :]
+        power = self._envelope.process(p_frames)
+        usable = np.empty(len(frame_lost), dtype=bool)
+        since = self._since_lost
+        for i, lost in enumerate(frame_lost):
+            since = 0 if lost else since + 1
+            usable[i] = since > self._settle_frames
+        self._since_lost = since
+        self.unusable_frames += int(np.count_nonzero(~usable))
+        return first, p_frames, power, q, r, usable
+
+    def process(self, block: Block) -> list[Episode]:
+        """Feed the next block of the stream; return the episode events it completes."""
+        if block.channels != self.columns:
+            raise ConfigError(f"block channels {block.channels} differ from {self.columns}")
+        if block.fs != self.fs:
+            raise ConfigError(f"block rate {block.fs} Hz differs from the pipeline's {self.fs} Hz")
+        if self._next_index is not None and block.start_index != self._next_index:
+            raise ConfigError(
+                f"block starts at sample {block.start_index}, expected {self._next_index}: "
+                "missing samples must arrive as a gap block"
+            )
+        self._next_index = block.stop_index
+        if block.n_samples == 0:
+            return []
+        first, frames, power, q, r, usable = self.features(block)
+        events: list[Episode] = []
+        for j, det in enumerate(self._detectors):
+            events.extend(det.process(first, frames[:, j], power[:, j], q[:, j], r[:, j], usable))
+        events.sort(key=lambda e: (e.decided_index, e.channel))
+        return events
+
+    def flush(self) -> list[Episode]:
+        """End of the stream: close open episodes as interrupted."""
+        events: list[Episode] = []
+        for det in self._detectors:
+            events.extend(det.flush(self._framer.next_frame))
+        return events
+
+
+def detect(
+    config: DetectorConfig,
+    block: Block,
+    locations: str | Mapping[str, str] = "unspecified",
+) -> list[Episode]:
+    """Offline detection: the live pipeline run once over a whole signal."""
+    pipe = Pipeline(config, block.fs, block.channels, block.units, locations)
+    return pipe.process(block) + pipe.flush()
+
+
+__all__ = ["ACC", "EMG", "DetectionChannel", "Pipeline", "detect", "is_trunk"]

@@ -1,0 +1,336 @@
+"""The episode log: one SQLite file that keeps every confirmed episode, even after a crash.
+
+An episode's row is written the moment it is confirmed (state ``open``) and completed when it
+ends. Sessions beat a heartbeat; on start-up, the open episodes of sessions whose process is
+gone are closed as ``interrupted`` at the session's last heartbeat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from detect.events import Episode
+from episodes.errors import ForeignFileError, LogError
+from episodes.schema import APPLICATION_ID, LATEST, MIGRATIONS
+from replay.files import private_dir
+from replay.timefmt import at_offset, format_utc
+
+log = logging.getLogger(__name__)
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+#: How long a writer waits for another (a second monitor on the same log), ms.
+BUSY_TIMEOUT_MS = 10_000
+
+
+def default_db_path() -> Path:
+    """``~/.local/share/spasmwatch/spasmwatch.db`` on Linux (the platform's user data directory)."""
+    return Path(platformdirs.user_data_dir("spasmwatch", appauthor=False)) / "spasmwatch.db"
+
+
+def _process_start(pid: int) -> str | None:
+    """When a process started (Linux: clock ticks since boot), to tell a reused PID apart."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int, proc_start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    now = _process_start(pid)
+    return proc_start is None or now is None or now == proc_start
+
+
+def check_header(path: Path) -> None:
+    """Refuse a file that is not a spasmwatch log, without touching it.
+
+    Raises
+    ------
+    ForeignFileError
+        For a file that is not SQLite, or a SQLite file of another application.
+    LogError
+        For a log written by a newer spasmwatch.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise LogError(path, f"cannot read: {exc.strerror}") from exc
+    if len(head) == 0:
+        return
+    if len(head) < 100 or head[:16] != SQLITE_MAGIC:
+        raise ForeignFileError(path, "not a spasmwatch log (not a SQLite database); left untouched")
+    app_id = int.from_bytes(head[68:72], "big")
+    if app_id != APPLICATION_ID:
+        raise ForeignFileError(
+            path,
+            f"a SQLite database of another application (application_id {app_id:#x}); left untouched",
+        )
+    version = int.from_bytes(head[60:64], "big")
+    if version > LATEST:
+        raise LogError(
+            path, f"made by a newer spasmwatch (log version {version}, this reads {LATEST})"
+        )
+
+
+@dataclass(frozen=True)
+class EpisodeRow:
+    """One row of the ``episodes`` table, as read back."""
+
+    id: int
+    session_id: int
+    channel: str
+    location: str
+    start_utc: str
+    end_utc: str | None
+    duration_s: float | None
+    peak: float | None
+    mean: float | None
+    units: str
+    strength_db: float | None
+    type: str
+    state: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as a JSON object."""
+        return dict(self.__dict__)
+
+
+class EpisodeLog:
+    """An open episode log.
+
+    Parameters
+    ----------
+    path : path
+        The SQLite file; created (0600, in a 0700 directory when spasmwatch makes it) if missing.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        check_header(self.path)
+        fresh = not self.path.exists()
+        if fresh:
+            private_dir(self.path.parent)
+            try:
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise LogError(self.path, f"cannot create: {exc.strerror}") from exc
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise LogError(self.path, f"cannot open the log: {exc}") from exc
+        self.recover()
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if app_id not in (0, APPLICATION_ID) or (app_id == 0 and version != 0):
+                raise ForeignFileError(self.path, "not a spasmwatch log; left untouched")
+            if app_id == 0:
+                tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if tables:
+                    raise ForeignFileError(
+                        self.path, "a SQLite database of another application; left untouched"
+                    )
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            for v in range(version + 1, LATEST + 1):
+                log.info("migrating %s to log version %d", self.path, v)
+                for statement in MIGRATIONS[v].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {v}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    @property
+    def version(self) -> int:
+        """The log's schema version."""
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Close what dead processes left open; return how many episodes were closed."""
+        host = socket.gethostname()
+        closed = 0
+        rows = self._db.execute(
+            "SELECT id, pid, host, proc_start, last_heartbeat FROM sessions WHERE state = 'running'"
+        ).fetchall()
+        for row in rows:
+            if (
+                row["host"] == host
+                and row["pid"] is not None
+                and _alive(row["pid"], row["proc_start"])
+            ):
+                continue
+            if row["host"] != host:
+                continue  # cannot tell whether a process on another machine is alive
+            closed += self._close_session(row["id"], row["last_heartbeat"], "interrupted")
+            log.warning(
+                "session %d had stopped without closing; closed at its last heartbeat", row["id"]
+            )
+        return closed
+
+    def _close_session(self, session_id: int, at: str, state: str) -> int:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = db.execute(
+                """UPDATE episodes SET state = 'interrupted',
+                       end_utc = max(start_utc, ?),
+                       duration_s = max(0.0, (julianday(max(start_utc, ?)) - julianday(start_utc)) * 86400.0)
+                   WHERE session_id = ? AND state = 'open'""",
+                (at, at, session_id),
+            )
+            db.execute(
+                "UPDATE sessions SET state = ?, ended_at = ?, last_heartbeat = ? WHERE id = ?",
+                (state, at, at, session_id),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return cur.rowcount
+
+    def start_session(
+        self,
+        *,
+        source: str,
+        signal: str,
+        fs: float,
+        started_at: datetime,
+        locations: Mapping[str, str],
+        config: Mapping[str, Any],
+        version: str,
+        device: str | None = None,
+    ) -> int:
+        """Record a new running session and return its id."""
+        pid = os.getpid()
+        now = format_utc(started_at)
+        cur = self._db.execute(
+            """INSERT INTO sessions (source, device, signal, fs_hz, started_at, last_heartbeat, state,
+                   locations, config, version, pid, host, proc_start)
+               VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)""",
+            (
+                source,
+                device,
+                signal,
+                fs,
+                now,
+                now,
+                json.dumps(dict(locations), sort_keys=True),
+                json.dumps(config, sort_keys=True),
+                version,
+                pid,
+                socket.gethostname(),
+                _process_start(pid),
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def heartbeat(self, session_id: int, at: datetime) -> None:
+        """Say the session is alive and has processed signal up to ``at``."""
+        self._db.execute(
+            "UPDATE sessions SET last_heartbeat = ? WHERE id = ?", (format_utc(at), session_id)
+        )
+
+    def end_session(self, session_id: int, at: datetime, *, interrupted: bool = False) -> None:
+        """Close a session (and any episode still open in it, as interrupted)."""
+        self._close_session(session_id, format_utc(at), "interrupted" if interrupted else "ended")
+
+    # -- episodes -------------------------------------------------------------------------------
+
+    def record(self, session_id: int, session_start: datetime, episode: Episode) -> int:
+        """Write an episode event: insert it when it opens, complete the row when it ends."""
+        start = at_offset(session_start, episode.start_s)
+        end = None if episode.end_s is None else format_utc(at_offset(session_start, episode.end_s))
+        cur = self._db.execute(
+            """INSERT INTO episodes (session_id, channel, location, start_utc, end_utc, duration_s,
+                   onset_index, offset_index, peak, mean, units, strength_db, type, state)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (session_id, channel, onset_index) DO UPDATE SET
+                   end_utc = excluded.end_utc, duration_s = excluded.duration_s,
+                   offset_index = excluded.offset_index, peak = excluded.peak,
+                   mean = excluded.mean, strength_db = excluded.strength_db,
+                   type = excluded.type, state = excluded.state
+               RETURNING id""",
+            (
+                session_id,
+                episode.channel,
+                episode.location,
+                format_utc(start),
+                end,
+                episode.duration_s,
+                episode.onset_index,
+                episode.offset_index,
+                episode.peak,
+                episode.mean,
+                episode.units,
+                episode.strength_db,
+                episode.type,
+                episode.state,
+            ),
+        )
+        row = cur.fetchone()
+        return int(row[0])
+
+    def episodes(self, since: datetime | None = None) -> list[EpisodeRow]:
+        """Every episode (from ``since`` on), oldest first."""
+        query = """SELECT id, session_id, channel, location, start_utc, end_utc, duration_s, peak,
+                          mean, units, strength_db, type, state FROM episodes"""
+        args: tuple[Any, ...] = ()
+        if since is not None:
+            query += " WHERE start_utc >= ?"
+            args = (format_utc(since),)
+        query += " ORDER BY start_utc, id"
+        return [EpisodeRow(**dict(r)) for r in self._db.execute(query, args).fetchall()]
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Every session, oldest first."""
+        return [dict(r) for r in self._db.execute("SELECT * FROM sessions ORDER BY id").fetchall()]
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self) -> EpisodeLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

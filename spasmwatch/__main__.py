@@ -1,0 +1,7 @@
+"""``python -m spasmwatch``."""
+
+import sys
+
+from spasmwatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,381 @@
+"""The ``spasmwatch`` command.
+
+Exit codes: 0 success, 1 failure (a clear one-line message), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import random
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from pydantic import ValidationError
+
+from detect.config import DetectorConfig, preset
+from detect.events import Episode
+from detect.pipeline import Pipeline
+from episodes.log import EpisodeLog, default_db_path
+from replay.csvio import CsvWriter
+from replay.run import open_recording, run
+from replay.timefmt import parse_time
+from sensor.block import ACC, EMG, Block
+from sensor.errors import SpasmwatchError
+from sensor.frame import FrameAssembler, decode_frame
+from sensor.meta import package_version
+from sensor.simulate import SimConfig, SimulatedWearable
+from spasmwatch.monitor import monitor_simulated
+
+#: Without --seconds the simulated wearable runs until Ctrl-C, at most this long.
+SIMULATE_FOREVER_S = 24 * 3600.0
+DEFAULT_FS = {EMG: 1000.0, ACC: 50.0}
+
+
+class UsageError(Exception):
+    """Wrong use of the command (exit 2)."""
+
+
+def _time(text: str) -> datetime:
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 date or date-time: {text!r}") from None
+
+
+def _positive(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
+    return v
+
+
+def _local(t: datetime) -> str:
+    return t.astimezone().strftime("%H:%M:%S")
+
+
+def _describe(ev: Episode) -> str:
+    where = f"{ev.channel} ({ev.location})"
+    if ev.state == "open":
+        return f"spasm started   {where}"
+    peak = f"peak {ev.peak:.3g} {ev.units} RMS" if ev.peak is not None else ""
+    end = "spasm ended    " if ev.state == "ended" else "spasm cut short"
+    return f"{end} {where}  {ev.duration_s:.1f} s  {ev.type}  {peak}"
+
+
+def _printer(out: TextIO) -> object:
+    def report(ev: Episode, session_start: datetime) -> None:
+        at = session_start + timedelta(
+            seconds=ev.start_s if ev.state == "open" else (ev.end_s or 0)
+        )
+        print(f"{_local(at)}  {_describe(ev)}", file=out, flush=True)
+
+    return report
+
+
+def _detector(args: argparse.Namespace, signal: str) -> DetectorConfig:
+    try:
+        return preset(getattr(args, "preset", "default"), signal)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+# -- monitor ---------------------------------------------------------------------------------
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    if not args.simulate:
+        raise UsageError("say which sensor to use: --simulate runs the simulated wearable")
+    fs = args.fs or DEFAULT_FS[args.signal]
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1_000_000)
+    sim_config = _sim_config(args, fs, seed, args.seconds or SIMULATE_FOREVER_S)
+    sim = SimulatedWearable(sim_config)
+    config = _detector(args, args.signal)
+    db = Path(args.db) if args.db else default_db_path()
+    kind = "sEMG" if args.signal == EMG else "accelerometer"
+    n = len(sim.sensor_names)
+    with EpisodeLog(db) as episode_log:
+        print(
+            f"spasmwatch {package_version()}: watching the simulated wearable "
+            f"({kind}, {n} channel{'s' if n > 1 else ''} at {fs:g} Hz, {args.location}, seed {seed}"
+            f"{f', {args.speed:g}x speed' if args.speed != 1 else ''}).",
+            flush=True,
+        )
+        until = f"for {args.seconds:g} s of signal" if args.seconds else "until you press Ctrl-C"
+        print(f"Episodes are logged to {db}. Running {until}.", flush=True)
+        stats = asyncio.run(
+            monitor_simulated(
+                sim,
+                config,
+                episode_log,
+                speed=args.speed,
+                report=_printer(sys.stdout),  # type: ignore[arg-type]
+            )
+        )
+    how = "Stopped" if stats.stopped else "Finished"
+    n_ep = len(stats.episodes)
+    print(
+        f"{how} after {stats.seconds:.0f} s of signal: {n_ep} episode{'s' if n_ep != 1 else ''} logged"
+        f" (lost frames: {stats.lost_frames}, unreadable frames: {stats.decode_errors},"
+        f" dropped by a full queue: {stats.overflows}).",
+        flush=True,
+    )
+    return 0
+
+
+def _sim_config(args: argparse.Namespace, fs: float, seed: int, seconds: float) -> SimConfig:
+    try:
+        return SimConfig(
+            signal=args.signal,
+            fs_hz=fs,
+            channels=args.channels,
+            seconds=seconds,
+            seed=seed,
+            snr_db=getattr(args, "snr_db", 20.0),
+            mains_hz=getattr(args, "mains_hz", 50),
+            location=args.location,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise UsageError(
+            f"{'.'.join(map(str, err['loc'])) or 'simulation'}: {err['msg']}"
+        ) from None
+
+
+# -- simulate --------------------------------------------------------------------------------
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    fs = args.fs or DEFAULT_FS[args.signal]
+    sim = SimulatedWearable(_sim_config(args, fs, args.seed, args.seconds))
+    out = Path(args.out)
+    start = args.start or datetime.now().astimezone()
+    writer = CsvWriter(
+        out,
+        sim.channels,
+        fs,
+        start,
+        sim.units,
+        comments={
+            "source": f"spasmwatch {package_version()} simulate, seed {args.seed}",
+            "signal": args.signal,
+            "location": args.location,
+        },
+    )
+    assembler = FrameAssembler(sim.channels)
+    try:
+        for payload in sim.frames():
+            for block in assembler.push(decode_frame(payload)):
+                writer.write(block)
+    finally:
+        writer.close()
+    truth_path = out.with_suffix(".truth.json")
+    from replay.files import open_private
+
+    with open_private(truth_path) as fh:
+        json.dump([e.as_dict() for e in sim.truth], fh, indent=1)
+        fh.write("\n")
+    print(
+        f"wrote {out} ({args.seconds:g} s, {len(sim.truth)} episodes) and {truth_path}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+# -- replay ----------------------------------------------------------------------------------
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    recording = open_recording(args.file, args.signal)
+    info = recording.info
+    start = args.start or info.start
+    if args.db and start is None:
+        recording.close()
+        raise UsageError(
+            f"{args.file} does not say when it started: give --start (ISO-8601) to log its episodes"
+        )
+    config = _detector(args, args.signal)
+    pipeline = Pipeline(config, info.fs, info.channels, info.units, args.location)
+    episode_log = EpisodeLog(args.db) if args.db else None
+    session_id = None
+    count = 0
+    try:
+        if episode_log is not None:
+            assert start is not None
+            session_id = episode_log.start_session(
+                source=f"replay:{Path(args.file).name}",
+                signal=args.signal,
+                fs=info.fs,
+                started_at=start,
+                locations={c.name: c.location for c in pipeline.channels},
+                config=config.model_dump(mode="json"),
+                version=package_version(),
+            )
+        samples = 0
+
+        def counted(blocks: Iterator[Block]) -> Iterator[Block]:
+            nonlocal samples
+            for b in blocks:
+                samples = b.stop_index
+                yield b
+
+        for ev in run(pipeline, counted(recording.blocks())):
+            if episode_log is not None and session_id is not None and start is not None:
+                episode_log.record(session_id, start, ev)
+            if ev.state == "open":
+                continue
+            count += 1
+            if args.json:
+                print(json.dumps(ev.as_dict()), flush=True)
+            else:
+                print(f"{ev.start_s:9.2f} s - {ev.end_s or 0:9.2f} s  {_describe(ev)}", flush=True)
+        if episode_log is not None and session_id is not None and start is not None:
+            episode_log.end_session(session_id, start + timedelta(seconds=samples / info.fs))
+    finally:
+        if episode_log is not None:
+            episode_log.close()
+    if not args.json:
+        print(f"{count} episode{'s' if count != 1 else ''} in {args.file}", file=sys.stderr)
+    return 0
+
+
+# -- episodes --------------------------------------------------------------------------------
+
+
+def cmd_episodes(args: argparse.Namespace) -> int:
+    db = Path(args.db) if args.db else default_db_path()
+    if not db.exists():
+        raise SpasmwatchError(f"{db}: no episode log here yet (run spasmwatch monitor first)")
+    with EpisodeLog(db) as episode_log:
+        rows = episode_log.episodes(since=args.since)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row.as_dict()))
+        return 0
+    if not rows:
+        print(
+            "No episodes logged"
+            + (f" since {args.since.astimezone():%Y-%m-%d %H:%M}." if args.since else ".")
+        )
+        return 0
+    zone = datetime.now().astimezone().tzname()
+    print(
+        f"{'start (' + str(zone) + ')':<21} {'duration':>9}  {'type':<8} {'peak':>14}  {'state':<11} where"
+    )
+    for r in rows:
+        start = parse_time(r.start_utc).astimezone()
+        duration = f"{r.duration_s:.1f} s" if r.duration_s is not None else "open"
+        peak = f"{r.peak:.3g} {r.units}" if r.peak is not None else "-"
+        print(
+            f"{start:%Y-%m-%d %H:%M:%S}   {duration:>9}  {r.type:<8} {peak:>14}  {r.state:<11} "
+            f"{r.channel} ({r.location})"
+        )
+    print(f"{len(rows)} episode{'s' if len(rows) != 1 else ''}")
+    return 0
+
+
+# -- parser ----------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="spasmwatch",
+        description="Catch muscle spasms with a wearable sensor. Not a medical device.",
+    )
+    parser.add_argument("--version", action="version", version=f"spasmwatch {package_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens inside")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def signal_args(p: argparse.ArgumentParser, location: str) -> None:
+        p.add_argument(
+            "--signal", choices=[EMG, ACC], default=EMG, help="sEMG (uV) or accelerometer (g)"
+        )
+        p.add_argument("--location", default=location, help=f"body location (default: {location})")
+
+    def sim_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--fs", type=_positive, help="sampling rate, Hz (default 1000 for emg, 50 for acc)"
+        )
+        p.add_argument(
+            "--channels", type=int, default=1, help="sEMG channels or 3-axis sensors (default 1)"
+        )
+
+    m = sub.add_parser("monitor", help="watch a sensor live and log every episode")
+    m.add_argument("--simulate", action="store_true", help="use the simulated wearable")
+    m.add_argument(
+        "--seconds", type=_positive, help="stop after this much signal (default: until Ctrl-C)"
+    )
+    m.add_argument(
+        "--speed", type=_positive, default=1.0, help="play the simulation faster (default 1)"
+    )
+    m.add_argument("--seed", type=int, help="seed of the simulation (default: random, printed)")
+    signal_args(m, "left calf")
+    sim_args(m)
+    m.add_argument("--db", help=f"episode log (default {default_db_path()})")
+    m.set_defaults(func=cmd_monitor)
+
+    s = sub.add_parser("simulate", help="write a simulated recording (CSV) and its ground truth")
+    s.add_argument("--out", required=True, help="the CSV file; the truth goes to FILE.truth.json")
+    s.add_argument("--seconds", type=_positive, default=60.0, help="length (default 60)")
+    s.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    s.add_argument(
+        "--snr-db", type=float, default=20.0, help="spasm strength over rest, dB (default 20)"
+    )
+    s.add_argument(
+        "--mains-hz", type=int, choices=[50, 60], default=50, help="mains hum (default 50)"
+    )
+    s.add_argument("--start", type=_time, help="wall-clock start written to the file (default now)")
+    signal_args(s, "left calf")
+    sim_args(s)
+    s.set_defaults(func=cmd_simulate)
+
+    r = sub.add_parser("replay", help="run a recording through the live pipeline")
+    r.add_argument("file", help="a recording (.csv)")
+    signal_args(r, "unspecified")
+    r.add_argument("--start", type=_time, help="wall-clock start when the file does not say")
+    r.add_argument("--json", action="store_true", help="one JSON object per episode per line")
+    r.add_argument("--db", help="also write the episodes to this log")
+    r.add_argument("--preset", default="default", help="detector preset: default or aasm")
+    r.set_defaults(func=cmd_replay)
+
+    e = sub.add_parser("episodes", help="list what the episode log holds")
+    e.add_argument("--db", help=f"episode log (default {default_db_path()})")
+    e.add_argument("--json", action="store_true", help="one JSON object per episode per line")
+    e.add_argument("--since", type=_time, help="only episodes from this date or time on")
+    e.set_defaults(func=cmd_episodes)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"spasmwatch: error: {exc}", file=sys.stderr)
+        return 2
+    except SpasmwatchError as exc:
+        print(f"spasmwatch: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
