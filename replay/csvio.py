@@ -72,6 +72,13 @@ class CsvRecording:
             self._fh: IO[str] = open(self.path, encoding="utf-8", newline="")  # noqa: SIM115
         except OSError as exc:
             raise ReplayError(self.path, f"cannot open: {exc.strerror}") from exc
+        try:
+            self._read_head(signal)
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def _read_head(self, signal: str) -> None:
         self._line = 0
         comments: dict[str, str] = {}
         header: list[str] | None = None
@@ -127,7 +134,12 @@ class CsvRecording:
         span = float(t[-1] - t[0])
         if not span > 0:
             raise ReplayError(self.path, "time does not increase", self._header_line + 2)
-        fs = (len(t) - 1) / span
+        step = float(np.median(np.diff(t)))
+        if not step > 0:
+            raise ReplayError(self.path, "time does not increase", self._header_line + 2)
+        fs = 1.0 / step
+        if np.all(np.abs(np.diff(t) / step - 1) <= UNIFORM_TOLERANCE):
+            fs = (len(t) - 1) / span  # the mean rate, once the steps are known to be uniform
         self.info = CsvInfo(self.path, channels, (unit,) * len(channels), fs, start, comments)
         self._t_prev: float | None = None
         self._index = 0

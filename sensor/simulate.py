@@ -208,8 +208,10 @@ class SimulatedWearable:
         self._beats = self._schedule_beats() if config.signal == EMG and config.with_ecg else None
         self._postures = self._schedule_postures() if config.signal == ACC else None
         n_sources = len(self.channels)
-        band_hi = min(450.0, 0.45 * fs)
-        self._emg_sos = signal.butter(4, [20.0, band_hi], btype="bandpass", fs=fs, output="sos")
+        # The acceleration simulation draws no EMG carrier; a band-pass at its rate is never used.
+        band_hi = min(450.0, 0.45 * fs) if config.signal == EMG else 0.45 * fs
+        band_lo = 20.0 if config.signal == EMG else 0.1 * fs
+        self._emg_sos = signal.butter(4, [band_lo, band_hi], btype="bandpass", fs=fs, output="sos")
         self._emg_gain = self._noise_gain(self._emg_sos)
         self._rest_zi = np.zeros((self._emg_sos.shape[0], 2, n_sources))
         self._spasm_zi = np.zeros((self._emg_sos.shape[0], 2, n_sources))

@@ -1,0 +1,35 @@
+import numpy as np
+
+from detect.envelope import Framer, MovingQuantile
+
+
+def test_framer_averages_whole_frames_and_keeps_the_rest() -> None:
+    f = Framer(4, 1)
+    x = np.arange(10, dtype=float)[:, None]
+    lost = np.zeros(10, bool)
+    lost[5] = True
+    frames, frame_lost = f.process(x, lost)
+    np.testing.assert_array_equal(frames[:, 0], [1.5, 5.5])
+    np.testing.assert_array_equal(frame_lost, [False, True])
+    frames, _ = f.process(np.array([[10.0], [11.0]]), np.zeros(2, bool))
+    np.testing.assert_array_equal(frames[:, 0], [9.5])
+    assert f.next_frame == 3
+
+
+def test_moving_quantile_matches_a_direct_order_statistic() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.random((200, 3))
+    mq = MovingQuantile(30, 3, 0.6)
+    out = np.concatenate([mq.process(x[:70]), mq.process(x[70:71]), mq.process(x[71:])])
+    padded = np.concatenate([np.zeros((29, 3)), x])
+    for i in (0, 29, 50, 199):
+        window = np.sort(padded[i : i + 30], axis=0)
+        np.testing.assert_array_equal(out[i], window[17])
+
+
+def test_moving_quantile_ignores_an_impulse_shorter_than_its_share() -> None:
+    mq = MovingQuantile(30, 1, 0.6)
+    x = np.ones((100, 1))
+    x[50:62] = 1000.0  # 12 of 30 frames: 40 %, the longest impulse it ignores
+    out = mq.process(x)
+    assert out[29:].max() == 1.0

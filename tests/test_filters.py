@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+from scipy import signal
+
+from detect.config import BandPassConfig, NotchConfig
+from detect.errors import ConfigError
+from detect.filters import BandPass, Notch, SosFilter, bandpass_sos, group_delay_s
+from sensor.block import Block
+
+
+def _block(x: np.ndarray, fs: float = 1000.0, lost: np.ndarray | None = None) -> Block:
+    n = x.shape[1]
+    return Block(x, fs, 0, tuple(f"c{i}" for i in range(n)), ("uV",) * n, lost if lost is not None else np.zeros(len(x), bool))
+
+
+def test_bandpass_matches_scipy_started_from_steady_state() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2000, 2)).astype(np.float32)
+    bp = BandPass(BandPassConfig(), 1000.0, 2)
+    y = bp.process(_block(x)).samples
+    sos = signal.butter(4, [20, 450], "bandpass", fs=1000.0, output="sos")
+    zi = signal.sosfilt_zi(sos)[:, :, None] * x[0].astype(np.float64)[None, None, :]
+    expected, _ = signal.sosfilt(sos, x.astype(np.float64), axis=0, zi=zi)
+    np.testing.assert_allclose(y, expected.astype(np.float32), rtol=1e-6, atol=1e-6)
+
+
+def test_bandpass_upper_edge_is_clipped_below_nyquist_at_200_hz() -> None:
+    sos = bandpass_sos(20.0, 450.0, 4, 200.0, 0.9)
+    w, h = signal.sosfreqz(sos, worN=[50.0, 99.0], fs=200.0)
+    assert abs(h[0]) > 0.9
+    with pytest.raises(ConfigError, match="does not fit"):
+        bandpass_sos(120.0, 450.0, 4, 200.0, 0.9)
+
+
+def test_notch_removes_mains_and_keeps_emg_band() -> None:
+    fs = 1000.0
+    t = np.arange(5000) / fs
+    hum = np.sin(2 * np.pi * 50 * t) + np.sin(2 * np.pi * 60 * t)
+    tone = np.sin(2 * np.pi * 85 * t)
+    notch = Notch(NotchConfig(), fs, 1)
+    y = notch.process(_block((hum + tone)[:, None])).samples[2500:, 0]
+    residual = y - tone[2500:]
+    assert np.sqrt(np.mean(residual**2)) < 0.1
+
+
+def test_a_dc_offset_does_not_ring() -> None:
+    x = np.full((500, 1), 300.0, dtype=np.float32)
+    y = BandPass(BandPassConfig(), 1000.0, 1).process(_block(x)).samples
+    assert np.max(np.abs(y)) < 1e-3
+
+
+def test_lost_samples_come_out_zero_and_restart_the_filter() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((300, 1)).astype(np.float32) + 100
+    lost = np.zeros(300, bool)
+    lost[100:150] = True
+    f = SosFilter(bandpass_sos(20, 450, 4, 1000.0, 0.9), 1)
+    out = f.process(_block(x, lost=lost))
+    assert not out.samples[100:150].any()
+    assert out.lost[100:150].all()
+    fresh = SosFilter(bandpass_sos(20, 450, 4, 1000.0, 0.9), 1).process(_block(x[150:]))
+    np.testing.assert_array_equal(out.samples[150:], fresh.samples)
+
+
+def test_group_delay_is_a_few_milliseconds_for_the_emg_band() -> None:
+    d = group_delay_s(bandpass_sos(20, 450, 4, 1000.0, 0.9), 1000.0, 55.0)
+    assert 0.001 < d < 0.02
