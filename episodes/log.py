@@ -80,6 +80,9 @@ def check_header(path: Path) -> None:
     if len(head) < 100 or head[:16] != SQLITE_MAGIC:
         raise ForeignFileError(path, "not a spasmwatch log (not a SQLite database); left untouched")
     app_id = int.from_bytes(head[68:72], "big")
+    wal = path.with_name(path.name + "-wal")
+    if app_id == 0 and wal.exists() and wal.stat().st_size > 0:
+        return  # a log whose creation was never checkpointed: SQLite reads the id through the WAL
     if app_id != APPLICATION_ID:
         raise ForeignFileError(
             path,
@@ -174,6 +177,8 @@ class EpisodeLog:
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version = {v}")
             db.execute("COMMIT")
+            # Put the id and version into the main file's header, where check_header reads them.
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -214,7 +219,7 @@ class EpisodeLog:
             cur = db.execute(
                 """UPDATE episodes SET state = 'interrupted',
                        end_utc = max(start_utc, ?),
-                       duration_s = max(0.0, (julianday(max(start_utc, ?)) - julianday(start_utc)) * 86400.0)
+                       duration_s = round(max(0.0, (julianday(max(start_utc, ?)) - julianday(start_utc)) * 86400.0), 3)
                    WHERE session_id = ? AND state = 'open'""",
                 (at, at, session_id),
             )

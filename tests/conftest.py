@@ -15,7 +15,9 @@ import pytest
 T = TypeVar("T")
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m spasmwatch ARGS`` to completion."""
     env = {**os.environ, "PYTHONWARNINGS": "error"}
     return subprocess.run(

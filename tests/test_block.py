@@ -7,7 +7,9 @@ from sensor.errors import SensorError
 
 def make(n: int, start: int = 0, channels: tuple[str, ...] = ("a", "b")) -> Block:
     rng = np.random.default_rng(1)
-    return Block(rng.standard_normal((n, len(channels))), 1000.0, start, channels, ("uV",) * len(channels))
+    return Block(
+        rng.standard_normal((n, len(channels))), 1000.0, start, channels, ("uV",) * len(channels)
+    )
 
 
 def test_block_is_float32_time_major_and_read_only() -> None:

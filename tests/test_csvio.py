@@ -56,8 +56,14 @@ def test_reads_a_hand_written_accelerometer_file(tmp_path: Path) -> None:
         ),
         ("time,a\n0,1\n0.001,nan\n", r"x.csv:3: field 2 is not a finite number"),
         ("time,a\n0,1\n", r"x.csv: needs at least two samples"),
-        ("# start: yesterday\ntime,a\n0,1\n0.001,2\n", r"x.csv: '# start:' is not an ISO-8601 time"),
-        ("time,a,b\n0,1,2\n0.02,1,2\n", r"x.csv:1: accelerometer data needs columns in groups of three"),
+        (
+            "# start: yesterday\ntime,a\n0,1\n0.001,2\n",
+            r"x.csv: '# start:' is not an ISO-8601 time",
+        ),
+        (
+            "time,a,b\n0,1,2\n0.02,1,2\n",
+            r"x.csv:1: accelerometer data needs columns in groups of three",
+        ),
     ],
 )
 def test_malformed_files_name_the_file_and_line(tmp_path: Path, text: str, message: str) -> None:

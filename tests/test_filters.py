@@ -10,7 +10,14 @@ from sensor.block import Block
 
 def _block(x: np.ndarray, fs: float = 1000.0, lost: np.ndarray | None = None) -> Block:
     n = x.shape[1]
-    return Block(x, fs, 0, tuple(f"c{i}" for i in range(n)), ("uV",) * n, lost if lost is not None else np.zeros(len(x), bool))
+    return Block(
+        x,
+        fs,
+        0,
+        tuple(f"c{i}" for i in range(n)),
+        ("uV",) * n,
+        lost if lost is not None else np.zeros(len(x), bool),
+    )
 
 
 def test_bandpass_matches_scipy_started_from_steady_state() -> None:

@@ -32,7 +32,9 @@ def test_literal_frame_decodes_field_by_field() -> None:
     assert f.unit == "uV"
     assert f.battery == 80
     np.testing.assert_array_equal(f.counts, [[1, -2], [3, 32767]])
-    np.testing.assert_array_equal(f.values, np.array([[0.5, -1.0], [1.5, 16383.5]], dtype=np.float32))
+    np.testing.assert_array_equal(
+        f.values, np.array([[0.5, -1.0], [1.5, 16383.5]], dtype=np.float32)
+    )
 
 
 def test_header_is_22_bytes_and_encoder_matches_literal() -> None:
@@ -97,7 +99,9 @@ def test_random_bytes_decode_or_raise_decode_error_only(payload: bytes) -> None:
 
 def _frames(n: int, per: int = 10) -> list[bytes]:
     return [
-        encode_frame(i, round(i * per / 1000 * 1e6), 1000.0, 1.0, "uV", np.full((per, 1), i, np.int16))
+        encode_frame(
+            i, round(i * per / 1000 * 1e6), 1000.0, 1.0, "uV", np.full((per, 1), i, np.int16)
+        )
         for i in range(n)
     ]
 

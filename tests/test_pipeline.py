@@ -26,11 +26,16 @@ SIM, WHOLE = simulated(5101, location="lower back", channels=2, seconds=60.0)
 def split(block: Block, cuts: list[int]) -> list[Block]:
     edges = [0, *sorted({min(c, block.n_samples) for c in cuts}), block.n_samples]
     return [
-        Block(block.samples[a:b], block.fs, block.start_index + a, block.channels, block.units, block.lost[a:b])
+        Block(
+            block.samples[a:b],
+            block.fs,
+            block.start_index + a,
+            block.channels,
+            block.units,
+            block.lost[a:b],
+        )
         for a, b in zip(edges[:-1], edges[1:], strict=True)
     ]
-
-
 
 
 def features_of(blocks: list[Block], location: str) -> list[np.ndarray]:
@@ -41,7 +46,9 @@ def features_of(blocks: list[Block], location: str) -> list[np.ndarray]:
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(0, WHOLE.n_samples), max_size=40), st.integers(0, 5))
-def test_any_chunking_gives_the_same_features_and_episodes_to_the_bit(cuts: list[int], tiny: int) -> None:
+def test_any_chunking_gives_the_same_features_and_episodes_to_the_bit(
+    cuts: list[int], tiny: int
+) -> None:
     # Also 1-sample and empty blocks: repeat some cut points and add neighbours.
     cuts = cuts + [c + 1 for c in cuts[:tiny]] + cuts[:tiny]
     blocks = split(WHOLE, cuts)
@@ -49,7 +56,9 @@ def test_any_chunking_gives_the_same_features_and_episodes_to_the_bit(cuts: list
     pipe = Pipeline(DetectorConfig(), WHOLE.fs, WHOLE.channels, WHOLE.units, "lower back")
     chunked = [e for b in blocks for e in pipe.process(b)] + pipe.flush()
     assert chunked == whole
-    for a, b in zip(features_of([WHOLE], "lower back"), features_of(blocks, "lower back"), strict=True):
+    for a, b in zip(
+        features_of([WHOLE], "lower back"), features_of(blocks, "lower back"), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
 
 
@@ -96,7 +105,11 @@ def test_accelerometer_chain_finds_clonus_and_ignores_posture() -> None:
     # Brief jerks (< 0.3 s) ring through the 3-12 Hz band-pass for about 0.5 s on the
     # accelerometer; rejecting them belongs to the detection work, so they are left out here.
     sim, block = simulated(5301, signal="acc", fs_hz=50.0, seconds=240.0, twitches=False)
-    episodes = [e.as_dict() for e in detect(DetectorConfig(signal="acc"), block, "left ankle") if e.state != "open"]
+    episodes = [
+        e.as_dict()
+        for e in detect(DetectorConfig(signal="acc"), block, "left ankle")
+        if e.state != "open"
+    ]
     s = score(episodes, [t.as_dict() for t in sim.truth])
     assert sim._postures, "the simulation should change posture"
     assert s.f1 >= 0.9, s
@@ -112,7 +125,11 @@ def test_a_gap_interrupts_an_episode_and_nothing_is_detected_inside_it() -> None
     samples = np.array(WHOLE.samples)
     samples[mid : mid + 2000] = 0
     gapped = Block(samples, WHOLE.fs, 0, WHOLE.channels, WHOLE.units, lost)
-    events = [e for e in detect(DetectorConfig(), gapped, "lower back") if e.channel == SIM.sensor_names[ch]]
+    events = [
+        e
+        for e in detect(DetectorConfig(), gapped, "lower back")
+        if e.channel == SIM.sensor_names[ch]
+    ]
     cut = [e for e in events if e.state == "interrupted"]
     assert cut and cut[0].offset_index <= mid
     for e in events:

@@ -1,0 +1,208 @@
+"""End-to-end tests of the ``spasmwatch`` command, run as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, start_cli, wait_for
+
+from replay.score import score
+
+# Seeds picked for these tests only; the detector was never tuned on them.
+LIMB_SEED, TRUNK_SEED, MONITOR_SEED = 7001, 7002, 7003
+
+
+def test_version_and_help_on_every_subcommand() -> None:
+    out = run_cli("--version")
+    assert out.returncode == 0 and out.stdout.startswith("spasmwatch ")
+    for sub in ("monitor", "simulate", "replay", "episodes"):
+        h = run_cli(sub, "--help")
+        assert h.returncode == 0, h.stderr
+        assert "usage: spasmwatch " + sub in h.stdout
+
+
+@pytest.mark.parametrize(
+    ("location", "seed"), [("left calf", LIMB_SEED), ("lower back", TRUNK_SEED)]
+)
+def test_simulate_then_replay_finds_the_episodes(tmp_path: Path, location: str, seed: int) -> None:
+    csv = tmp_path / "rec.csv"
+    sim = run_cli(
+        "simulate",
+        "--out",
+        str(csv),
+        "--seconds",
+        "300",
+        "--seed",
+        str(seed),
+        "--snr-db",
+        "20",
+        "--location",
+        location,
+        "--mains-hz",
+        "60",
+    )
+    assert sim.returncode == 0, sim.stderr
+    truth = json.loads(csv.with_suffix(".truth.json").read_text())
+    assert len(truth) >= 5
+    rep = run_cli("replay", str(csv), "--json", "--location", location)
+    assert rep.returncode == 0, rep.stderr
+    detected = [json.loads(line) for line in rep.stdout.splitlines()]
+    assert all(
+        {"start", "end", "duration", "channel", "location", "type", "peak", "units"} <= d.keys()
+        for d in detected
+    )
+    assert {d["location"] for d in detected} == {location}
+    s = score(detected, truth)
+    print(
+        f"{location}: F1 {s.f1:.3f} ({s.true_positives} TP, {s.false_positives} FP, {s.false_negatives} FN)"
+    )
+    assert s.f1 >= 0.9
+
+
+def test_replay_reads_a_csv_written_by_someone_else(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    fs = 500
+    t = np.arange(30 * fs) / fs
+    x = rng.standard_normal(len(t)) * 4
+    x[10 * fs : 14 * fs] *= 15  # one strong 4 s contraction
+    csv = tmp_path / "theirs.csv"
+    csv.write_text(
+        "time,tibialis\n" + "\n".join(f"{a:.3f},{b:.2f}" for a, b in zip(t, x, strict=True)) + "\n"
+    )
+    rep = run_cli("replay", str(csv), "--json")
+    assert rep.returncode == 0, rep.stderr
+    (ep,) = [json.loads(line) for line in rep.stdout.splitlines()]
+    assert ep["channel"] == "tibialis" and ep["location"] == "unspecified" and ep["units"] == "uV"
+    assert abs(ep["start"] - 10) < 0.1 and abs(ep["end"] - 14) < 0.3
+
+
+def test_a_malformed_csv_gets_one_line_naming_file_and_line(tmp_path: Path) -> None:
+    csv = tmp_path / "bad.csv"
+    csv.write_text("time,ch1\n0.000,1\n0.001,2\n0.002,oops\n")
+    rep = run_cli("replay", str(csv))
+    assert rep.returncode == 1
+    assert rep.stderr.strip().count("\n") == 0
+    assert f"{csv}:4: field 2 is not a number: 'oops'" in rep.stderr
+
+
+def test_logging_a_csv_without_a_start_asks_for_one(tmp_path: Path) -> None:
+    csv = tmp_path / "nostart.csv"
+    csv.write_text("time,ch1\n" + "\n".join(f"{i / 1000:.3f},1" for i in range(100)) + "\n")
+    rep = run_cli("replay", str(csv), "--db", str(tmp_path / "l.db"))
+    assert rep.returncode == 2 and "--start" in rep.stderr
+    ok = run_cli(
+        "replay", str(csv), "--db", str(tmp_path / "l.db"), "--start", "2026-01-02T03:04:05Z"
+    )
+    assert ok.returncode == 0, ok.stderr
+    con = sqlite3.connect(tmp_path / "l.db")
+    assert con.execute("SELECT started_at, state FROM sessions").fetchall() == [
+        ("2026-01-02T03:04:05.000Z", "ended")
+    ]
+    con.close()
+
+
+def test_monitor_needs_a_sensor() -> None:
+    out = run_cli("monitor")
+    assert out.returncode == 2 and "--simulate" in out.stderr
+
+
+def test_monitor_at_high_speed_fills_the_log(tmp_path: Path) -> None:
+    db = tmp_path / "log.db"
+    csv = tmp_path / "same.csv"
+    run_cli("simulate", "--out", str(csv), "--seconds", "180", "--seed", str(MONITOR_SEED))
+    truth = json.loads(csv.with_suffix(".truth.json").read_text())
+    out = run_cli(
+        "monitor",
+        "--simulate",
+        "--seconds",
+        "180",
+        "--speed",
+        "200",
+        "--seed",
+        str(MONITOR_SEED),
+        "--db",
+        str(db),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "spasm started" in out.stdout and "spasm ended" in out.stdout
+    assert "lost frames: 0" in out.stdout
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        """SELECT (julianday(e.start_utc) - julianday(s.started_at)) * 86400,
+                  (julianday(e.end_utc) - julianday(s.started_at)) * 86400, e.channel, e.state, e.location
+           FROM episodes e JOIN sessions s ON s.id = e.session_id"""
+    ).fetchall()
+    session = con.execute("SELECT state, source, version FROM sessions").fetchone()
+    con.close()
+    assert session[0] == "ended" and session[1] == "simulated"
+    assert all(r[3] == "ended" and r[4] == "left calf" for r in rows)
+    detected = [{"start": r[0], "end": r[1], "channel": r[2]} for r in rows]
+    s = score(detected, truth)
+    assert s.f1 >= 0.9, s
+    # The live monitor and replay of the same signal agree exactly.
+    rep = run_cli("replay", str(csv), "--json", "--location", "left calf")
+    replayed = [json.loads(line) for line in rep.stdout.splitlines()]
+    assert len(replayed) == len(rows)
+    for r, d in zip(sorted(rows), replayed, strict=True):
+        assert abs(r[0] - d["start"]) < 0.002
+
+
+def _open_rows(db: Path) -> list[tuple[int, str]]:
+    if not db.exists():
+        return []
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        rows = con.execute("SELECT id, state FROM episodes WHERE state = 'open'").fetchall()
+        con.close()
+        return rows
+    except sqlite3.OperationalError:
+        return []
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_a_monitor_stopped_during_an_episode_keeps_it(tmp_path: Path, how: signal.Signals) -> None:
+    db = tmp_path / "log.db"
+    proc = start_cli(
+        "monitor", "--simulate", "--speed", "10", "--seed", str(MONITOR_SEED), "--db", str(db)
+    )
+    try:
+        (row_id, _), *_ = wait_for(lambda: _open_rows(db), 90, "an open episode in the log")
+        proc.send_signal(how)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        assert proc.stdout is not None and proc.stderr is not None
+        stdout = proc.stdout.read()
+        proc.stdout.close()
+        proc.stderr.close()
+    if how == signal.SIGINT:
+        assert proc.returncode == 0
+        assert "spasm cut short" in stdout and "Stopped after" in stdout
+    out = run_cli("episodes", "--db", str(db), "--json")
+    assert out.returncode == 0, out.stderr
+    rows = {r["id"]: r for r in map(json.loads, out.stdout.splitlines())}
+    assert rows[row_id]["state"] == "interrupted"
+    assert rows[row_id]["end_utc"] >= rows[row_id]["start_utc"]
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert con.execute("SELECT state FROM sessions").fetchone()[0] == (
+        "interrupted" if how == signal.SIGKILL else "ended"
+    )
+    con.close()
+
+
+def test_episodes_on_an_empty_log_and_a_foreign_file(tmp_path: Path) -> None:
+    missing = run_cli("episodes", "--db", str(tmp_path / "none.db"))
+    assert missing.returncode == 1 and "no episode log here yet" in missing.stderr
+    foreign = tmp_path / "foreign.db"
+    foreign.write_text("hello")
+    out = run_cli("episodes", "--db", str(foreign))
+    assert out.returncode == 1 and "not a spasmwatch log" in out.stderr
+    assert foreign.read_text() == "hello"
