@@ -16,7 +16,8 @@ def test_block_is_float32_time_major_and_read_only() -> None:
     b = make(5)
     assert b.samples.dtype == np.float32
     assert b.samples.shape == (5, 2)
-    assert b.lost.shape == (5,) and not b.lost.any()
+    assert b.lost.shape == (5,)
+    assert not b.lost.any()
     assert b.stop_index == 5
     with pytest.raises(ValueError, match="read-only"):
         b.samples[0, 0] = 1.0
@@ -55,7 +56,9 @@ def test_block_rejects_bad_fields(kwargs: dict[str, object], message: str) -> No
 
 def test_gap_block_is_all_lost() -> None:
     g = Block.gap(4, 200.0, 10, ("a",), ("uV",))
-    assert g.lost.all() and g.n_samples == 4 and g.start_index == 10
+    assert g.lost.all()
+    assert g.n_samples == 4
+    assert g.start_index == 10
     assert not g.samples.any()
 
 

@@ -18,7 +18,8 @@ LIMB_SEED, TRUNK_SEED, MONITOR_SEED = 7001, 7002, 7003
 
 def test_version_and_help_on_every_subcommand() -> None:
     out = run_cli("--version")
-    assert out.returncode == 0 and out.stdout.startswith("spasmwatch ")
+    assert out.returncode == 0
+    assert out.stdout.startswith("spasmwatch ")
     for sub in ("monitor", "simulate", "replay", "episodes"):
         h = run_cli(sub, "--help")
         assert h.returncode == 0, h.stderr
@@ -78,8 +79,11 @@ def test_replay_reads_a_csv_written_by_someone_else(tmp_path: Path) -> None:
     rep = run_cli("replay", str(csv), "--json")
     assert rep.returncode == 0, rep.stderr
     (ep,) = [json.loads(line) for line in rep.stdout.splitlines()]
-    assert ep["channel"] == "tibialis" and ep["location"] == "unspecified" and ep["units"] == "uV"
-    assert abs(ep["start"] - 10) < 0.1 and abs(ep["end"] - 14) < 0.3
+    assert ep["channel"] == "tibialis"
+    assert ep["location"] == "unspecified"
+    assert ep["units"] == "uV"
+    assert abs(ep["start"] - 10) < 0.1
+    assert abs(ep["end"] - 14) < 0.3
 
 
 def test_a_malformed_csv_gets_one_line_naming_file_and_line(tmp_path: Path) -> None:
@@ -95,7 +99,8 @@ def test_logging_a_csv_without_a_start_asks_for_one(tmp_path: Path) -> None:
     csv = tmp_path / "nostart.csv"
     csv.write_text("time,ch1\n" + "\n".join(f"{i / 1000:.3f},1" for i in range(100)) + "\n")
     rep = run_cli("replay", str(csv), "--db", str(tmp_path / "l.db"))
-    assert rep.returncode == 2 and "--start" in rep.stderr
+    assert rep.returncode == 2
+    assert "--start" in rep.stderr
     ok = run_cli(
         "replay", str(csv), "--db", str(tmp_path / "l.db"), "--start", "2026-01-02T03:04:05Z"
     )
@@ -109,7 +114,8 @@ def test_logging_a_csv_without_a_start_asks_for_one(tmp_path: Path) -> None:
 
 def test_monitor_needs_a_sensor() -> None:
     out = run_cli("monitor")
-    assert out.returncode == 2 and "--simulate" in out.stderr
+    assert out.returncode == 2
+    assert "--simulate" in out.stderr
 
 
 def test_monitor_at_high_speed_fills_the_log(tmp_path: Path) -> None:
@@ -130,7 +136,8 @@ def test_monitor_at_high_speed_fills_the_log(tmp_path: Path) -> None:
         str(db),
     )
     assert out.returncode == 0, out.stderr
-    assert "spasm started" in out.stdout and "spasm ended" in out.stdout
+    assert "spasm started" in out.stdout
+    assert "spasm ended" in out.stdout
     assert "lost frames: 0" in out.stdout
     con = sqlite3.connect(db)
     rows = con.execute(
@@ -140,7 +147,8 @@ def test_monitor_at_high_speed_fills_the_log(tmp_path: Path) -> None:
     ).fetchall()
     session = con.execute("SELECT state, source, version FROM sessions").fetchone()
     con.close()
-    assert session[0] == "ended" and session[1] == "simulated"
+    assert session[0] == "ended"
+    assert session[1] == "simulated"
     assert all(r[3] == "ended" and r[4] == "left calf" for r in rows)
     detected = [{"start": r[0], "end": r[1], "channel": r[2]} for r in rows]
     s = score(detected, truth)
@@ -178,13 +186,15 @@ def test_a_monitor_stopped_during_an_episode_keeps_it(tmp_path: Path, how: signa
     finally:
         if proc.poll() is None:
             proc.kill()
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         stdout = proc.stdout.read()
         proc.stdout.close()
         proc.stderr.close()
     if how == signal.SIGINT:
         assert proc.returncode == 0
-        assert "spasm cut short" in stdout and "Stopped after" in stdout
+        assert "spasm cut short" in stdout
+        assert "Stopped after" in stdout
     out = run_cli("episodes", "--db", str(db), "--json")
     assert out.returncode == 0, out.stderr
     rows = {r["id"]: r for r in map(json.loads, out.stdout.splitlines())}
@@ -200,9 +210,11 @@ def test_a_monitor_stopped_during_an_episode_keeps_it(tmp_path: Path, how: signa
 
 def test_episodes_on_an_empty_log_and_a_foreign_file(tmp_path: Path) -> None:
     missing = run_cli("episodes", "--db", str(tmp_path / "none.db"))
-    assert missing.returncode == 1 and "no episode log here yet" in missing.stderr
+    assert missing.returncode == 1
+    assert "no episode log here yet" in missing.stderr
     foreign = tmp_path / "foreign.db"
     foreign.write_text("hello")
     out = run_cli("episodes", "--db", str(foreign))
-    assert out.returncode == 1 and "not a spasmwatch log" in out.stderr
+    assert out.returncode == 1
+    assert "not a spasmwatch log" in out.stderr
     assert foreign.read_text() == "hello"

@@ -78,7 +78,7 @@ def test_binary_and_unknown_files_are_refused(tmp_path: Path) -> None:
     p.write_bytes(b"\xff\xfe\x00binary")
     with pytest.raises(ReplayError, match="not a text file"):
         open_recording(p, "emg")
-    with pytest.raises(ReplayError, match="unknown recording type '.xyz'"):
+    with pytest.raises(ReplayError, match=r"unknown recording type '\.xyz'"):
         open_recording(tmp_path / "x.xyz", "emg")
     with pytest.raises(ReplayError, match="cannot open"):
         open_recording(tmp_path / "missing.csv", "emg")

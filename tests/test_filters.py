@@ -33,7 +33,7 @@ def test_bandpass_matches_scipy_started_from_steady_state() -> None:
 
 def test_bandpass_upper_edge_is_clipped_below_nyquist_at_200_hz() -> None:
     sos = bandpass_sos(20.0, 450.0, 4, 200.0, 0.9)
-    w, h = signal.sosfreqz(sos, worN=[50.0, 99.0], fs=200.0)
+    _w, h = signal.sosfreqz(sos, worN=[50.0, 99.0], fs=200.0)
     assert abs(h[0]) > 0.9
     with pytest.raises(ConfigError, match="does not fit"):
         bandpass_sos(120.0, 450.0, 4, 200.0, 0.9)

@@ -79,7 +79,8 @@ def test_an_episode_is_written_open_then_completed(tmp_path: Path) -> None:
         )
         assert log.episodes(since=START + timedelta(seconds=3)) == []
         session = log.sessions()[0]
-        assert session["state"] == "running" and session["pid"] == os.getpid()
+        assert session["state"] == "running"
+        assert session["pid"] == os.getpid()
 
 
 def test_sessions_of_dead_processes_are_closed_at_their_heartbeat(tmp_path: Path) -> None:

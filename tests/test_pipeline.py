@@ -1,3 +1,4 @@
+import itertools
 import subprocess
 import sys
 
@@ -34,7 +35,7 @@ def split(block: Block, cuts: list[int]) -> list[Block]:
             block.units,
             block.lost[a:b],
         )
-        for a, b in zip(edges[:-1], edges[1:], strict=True)
+        for a, b in itertools.pairwise(edges)
     ]
 
 
@@ -131,7 +132,8 @@ def test_a_gap_interrupts_an_episode_and_nothing_is_detected_inside_it() -> None
         if e.channel == SIM.sensor_names[ch]
     ]
     cut = [e for e in events if e.state == "interrupted"]
-    assert cut and cut[0].offset_index <= mid
+    assert cut
+    assert cut[0].offset_index <= mid
     for e in events:
         assert not (mid < e.onset_index < mid + 2000)
 

@@ -10,7 +10,8 @@ def ep(start: float, end: float, channel: str = "ch1", **kw: object) -> dict[str
 def test_perfect_match() -> None:
     s = score([ep(1, 2, type="tonic", decided=1.6)], [ep(1.1, 2.1, type="tonic")])
     assert (s.true_positives, s.false_positives, s.false_negatives) == (1, 0, 0)
-    assert s.f1 == 1.0 and s.type_agreement == 1.0
+    assert s.f1 == 1.0
+    assert s.type_agreement == 1.0
     assert s.onset_errors_s == pytest.approx((-0.1,))
     assert s.latencies_s == pytest.approx((0.5,))
 
