@@ -44,7 +44,7 @@ def test_spasm_is_stronger_than_rest_by_the_snr() -> None:
     sim = SimulatedWearable(
         SimConfig(
             fs_hz=1000.0,
-            seconds=60.0,
+            seconds=300.0,
             seed=3,
             snr_db=20.0,
             mains=False,
