@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 QUEUE_FRAMES = 4096
 #: Wall-clock seconds between heartbeats in the log.
 HEARTBEAT_S = 2.0
+#: After the first frame of a batch arrives, wait this long for more: it adds at most 10 ms
+#: to the live latency and lets one pipeline call take many frames when the stream is fast.
+COALESCE_S = 0.01
+#: Most frames taken in one batch.
+BATCH_FRAMES = 4096
 
 
 @dataclass
@@ -138,7 +143,9 @@ async def monitor_simulated(
                 break
             halt.cancel()
             batch = [get.result()]
-            while not queue.empty() and len(batch) < 512:
+            if batch[0] is not None:
+                await asyncio.sleep(COALESCE_S)
+            while not queue.empty() and len(batch) < BATCH_FRAMES:
                 batch.append(queue.get_nowait())
             blocks = []
             for item in batch:
