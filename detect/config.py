@@ -154,6 +154,19 @@ class TypeConfig(_Frozen):
     mixed_high: float = Field(default=2 / 3, ge=0, le=1)
 
 
+class QualityConfig(_Frozen):
+    """Unusable signal.
+
+    A real signal carries noise, so a channel whose raw value stays exactly the same for
+    ``flat_run_s`` is not measuring anything there (a detached electrode, a stuck device);
+    nothing is detected in such stretches and the resting level holds. Flat for
+    ``detached_after_s`` counts as an electrode that looks detached.
+    """
+
+    flat_run_s: float = Field(default=0.1, gt=0)
+    detached_after_s: float = Field(default=1.0, gt=0)
+
+
 class DetectorConfig(_Frozen):
     """The whole detection pipeline's settings."""
 
@@ -168,7 +181,11 @@ class DetectorConfig(_Frozen):
     threshold: ThresholdConfig = ThresholdConfig()
     episode: EpisodeConfig = EpisodeConfig()
     type: TypeConfig = TypeConfig()
-    settle_s: float = Field(default=0.25, ge=0)
+    quality: QualityConfig = QualityConfig()
+    #: After lost samples or a flat stretch the filters restart; nothing is detected until they
+    #: have settled. The slowest part is a mains notch (Q 30 at 50 Hz rings with a time
+    #: constant Q / (pi f0) = 0.19 s): 1 s is five time constants.
+    settle_s: float = Field(default=1.0, ge=0)
 
 
 def preset(name: str, signal: Literal["emg", "acc"] = "emg") -> DetectorConfig:

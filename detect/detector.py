@@ -32,6 +32,7 @@ class FrameTiming:
     fs: float
     delay: float  # filter group delay, samples
     fill: float  # share of the envelope window a contraction must fill to show
+    settle: int  # frames to wait after a flat stretch
 
 
 class ChannelDetector:
@@ -76,6 +77,8 @@ class ChannelDetector:
     def reset(self) -> None:
         """All state is set here."""
         self.baseline_db: float | None = None
+        self._flat_frames = 0
+        self._since_flat = self.timing.settle + 1
         self._warm = 0
         self.state = IDLE
         self._rise: int | None = None
@@ -94,6 +97,11 @@ class ChannelDetector:
         self._windows = 0
         self._recent: deque[float] = deque(maxlen=self._peak_frames)
 
+    @property
+    def flat_s(self) -> float:
+        """How long the raw signal has been flat, s (0 when it is not)."""
+        return self._flat_frames * self.timing.hop / self.timing.fs
+
     # -- thresholds ---------------------------------------------------------------------------
 
     def _threshold_power(self, base_p: float, db: float, above: float) -> float:
@@ -111,6 +119,7 @@ class ChannelDetector:
         q: npt.NDArray[np.float64],
         r: npt.NDArray[np.float64],
         usable: npt.NDArray[np.bool_],
+        flat: npt.NDArray[np.bool_],
     ) -> list[Episode]:
         """Run the episode logic over frames ``first_frame ...``.
 
@@ -124,13 +133,17 @@ class ChannelDetector:
             Modulation power in the clonus band and in the reference band.
         usable : ndarray, shape (n_frames,), bool
             False where the signal was lost or is still settling.
+        flat : ndarray, shape (n_frames,), bool
+            True where this channel's raw signal is not changing (nothing measured).
         """
         events: list[Episode] = []
         th = self.config.threshold
         level_db = 10 * np.log10(np.maximum(power, POWER_FLOOR))
         for i in range(len(power)):
             k = first_frame + i
-            if not usable[i]:
+            self._flat_frames = self._flat_frames + 1 if flat[i] else 0
+            self._since_flat = 0 if flat[i] else self._since_flat + 1
+            if not usable[i] or self._since_flat <= self.timing.settle:
                 if self.state == ACTIVE:
                     events.append(self._finish("interrupted", k))
                 self.state = IDLE

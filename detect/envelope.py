@@ -87,3 +87,50 @@ class MovingQuantile:
         windows = np.lib.stride_tricks.sliding_window_view(x, self.length, axis=0)
         out: Array = np.partition(windows, self.rank, axis=-1)[..., self.rank]
         return out
+
+
+class RunLength:
+    """For every sample and column, how many samples the current run of equal values has lasted.
+
+    Lost samples break a run. The count carries across blocks, so it never depends on how the
+    stream was cut.
+    """
+
+    def __init__(self, n_columns: int) -> None:
+        self.n_columns = n_columns
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the history."""
+        self._last: npt.NDArray[np.float32] | None = None
+        self._last_lost = True
+        self._run = np.zeros(self.n_columns, dtype=np.int64)
+
+    def process(
+        self, x: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.int64]:
+        """Run lengths, shape like ``x`` (n_samples, n_columns)."""
+        n = len(x)
+        if n == 0:
+            return np.zeros((0, self.n_columns), dtype=np.int64)
+        previous = np.empty_like(x)
+        previous[1:] = x[:-1]
+        if self._last is None:
+            changed = np.ones_like(x, dtype=bool)
+            changed[1:] = x[1:] != previous[1:]
+        else:
+            previous[0] = self._last
+            changed = x != previous
+        after_lost = np.empty_like(lost)
+        after_lost[0] = self._last_lost
+        after_lost[1:] = lost[:-1]
+        changed |= (lost | after_lost)[:, None]
+        idx = np.arange(n)[:, None]
+        last_change = np.maximum.accumulate(np.where(changed, idx, -1), axis=0)
+        run = np.where(last_change >= 0, idx - last_change + 1, self._run[None, :] + idx + 1)
+        run[lost] = 0
+        self._last = x[-1].copy()
+        self._last_lost = bool(lost[-1])
+        self._run = run[-1].copy()
+        out: npt.NDArray[np.int64] = run
+        return out

@@ -17,7 +17,7 @@ from scipy import signal
 
 from detect.config import DetectorConfig
 from detect.detector import ChannelDetector, FrameTiming
-from detect.envelope import Framer, MovingQuantile
+from detect.envelope import Framer, MovingQuantile, RunLength
 from detect.errors import ConfigError
 from detect.events import Episode
 from detect.filters import SosFilter, acc_sos, emg_sos, group_delay_s
@@ -30,6 +30,35 @@ def is_trunk(location: str, words: Sequence[str]) -> bool:
     """True when a body location names a trunk site (where sEMG carries ECG)."""
     name = location.lower()
     return any(w in name for w in words)
+
+
+@dataclass(frozen=True)
+class Features:
+    """Frame-level features of a block: what the episode logic sees.
+
+    Attributes
+    ----------
+    first_frame : int
+        Index of the first frame since the stream began.
+    frames : ndarray, shape (n_frames, n_channels)
+        Mean square of each frame, units squared.
+    power : ndarray, shape (n_frames, n_channels)
+        Envelope power (robust mean square over the envelope window), units squared.
+    q, r : ndarray, shape (n_frames, n_channels)
+        Modulation power in the clonus band and in the reference band.
+    usable : ndarray, shape (n_frames,), bool
+        False where samples were lost or the filters are still settling after a gap.
+    flat : ndarray, shape (n_frames, n_channels), bool
+        True where a channel's raw signal is not changing at all (see ``QualityConfig``).
+    """
+
+    first_frame: int
+    frames: Array
+    power: Array
+    q: Array
+    r: Array
+    usable: npt.NDArray[np.bool_]
+    flat: npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -152,12 +181,15 @@ class Pipeline:
             fs=fs,
             delay=float(np.mean(delays)) * fs,
             fill=1.0 - config.envelope.quantile,
+            settle=max(window_frames, math.ceil(config.settle_s * frame_fs)),
         )
         n = len(self.channels)
-        n_features = n if config.signal == EMG else 3 * n
+        n_features = (n if config.signal == EMG else 3 * n) + n
         self._framer = Framer(self.hop, n_features)
+        self._runs = RunLength(len(self.columns))
+        self._flat_samples = max(2, round(config.quality.flat_run_s * fs))
         self._envelope = MovingQuantile(window_frames, n, config.envelope.quantile)
-        self._settle_frames = max(window_frames, math.ceil(config.settle_s * frame_fs))
+        self._settle_frames = self.timing.settle
         self._detectors = [
             ChannelDetector(config, self.timing, ch.name, ch.location, ch.units, clonic_ratio)
             for ch in self.channels
@@ -174,6 +206,7 @@ class Pipeline:
         else:
             self._acc_band.reset()
         self._framer.reset()
+        self._runs.reset()
         self._envelope.reset()
         for d in self._detectors:
             d.reset()
@@ -194,46 +227,34 @@ class Pipeline:
         f, _ = self._filters[0]
         return f.filter(x, block.lost)
 
-    def features(
-        self, block: Block
-    ) -> tuple[int, Array, Array, Array, Array, npt.NDArray[np.bool_]]:
-        """Frame-level features of a block: what the episode logic sees.
-
-        Returns
-        -------
-        first_frame : int
-        frames : ndarray, shape (n_frames, n_channels)
-            Mean square of each frame, units squared.
-        power : ndarray, shape (n_frames, n_channels)
-            Envelope power (robust mean square over the envelope window), units squared.
-        q, r : ndarray, shape (n_frames, n_channels)
-            Modulation power in the clonus band and in the reference band.
-        usable : ndarray, shape (n_frames,), bool
-        """
+    def features(self, block: Block) -> Features:
+        """Frame-level features of a block (see :class:`Features`)."""
         y = self._filtered(block)
         n = len(self.channels)
-        if self.config.signal == EMG:
-            sq = y * y
+        emg = self.config.signal == EMG
+        flat_cols = self._runs.process(block.samples, block.lost) >= self._flat_samples
+        sq = np.empty((block.n_samples, (n if emg else 3 * n) + n))
+        if emg:
+            np.multiply(y, y, out=sq[:, :n])
+            sq[:, n:] = flat_cols
         else:
             band = self._acc_band.filter(y, block.lost)
-            sq = np.empty((block.n_samples, 3 * n))
-            sq[:, :n] = 0.0
-            sq[:, n : 2 * n] = 0.0
             for j, ch in enumerate(self.channels):
                 c = list(ch.columns)
                 sq[:, j] = np.sum(y[:, c] ** 2, axis=1)
                 sq[:, n + j] = np.sum(band[:, c] ** 2, axis=1)
-            sq[:, 2 * n :] = sq[:, :n]
+                sq[:, 3 * n + j] = flat_cols[:, c].all(axis=1)
+            sq[:, 2 * n : 3 * n] = sq[:, :n]
         first = self._framer.next_frame
-        frames, frame_lost = self._framer.process(sq, block.lost)
-        if self.config.signal == EMG:
-            p_frames = frames
+        framed, frame_lost = self._framer.process(sq, block.lost)
+        p_frames = framed[:, :n]
+        flat = framed[:, -n:] > 0.5
+        if emg:
             mb = self._mod_band.filter(p_frames, frame_lost)
             mr = self._mod_ref.filter(p_frames, frame_lost)
             q, r = mb * mb, mr * mr
         else:
-            p_frames = frames[:, :n]
-            q, r = frames[:, n : 2 * n], frames[:, 2 * n :]
+            q, r = framed[:, n : 2 * n], framed[:, 2 * n : 3 * n]
         power = self._envelope.process(p_frames)
         usable = np.empty(len(frame_lost), dtype=bool)
         since = self._since_lost
@@ -242,7 +263,7 @@ class Pipeline:
             usable[i] = since > self._settle_frames
         self._since_lost = since
         self.unusable_frames += int(np.count_nonzero(~usable))
-        return first, p_frames, power, q, r, usable
+        return Features(first, p_frames, power, q, r, usable, flat)
 
     def process(self, block: Block) -> list[Episode]:
         """Feed the next block of the stream; return the episode events it completes."""
@@ -258,12 +279,29 @@ class Pipeline:
         self._next_index = block.stop_index
         if block.n_samples == 0:
             return []
-        first, frames, power, q, r, usable = self.features(block)
+        f = self.features(block)
         events: list[Episode] = []
         for j, det in enumerate(self._detectors):
-            events.extend(det.process(first, frames[:, j], power[:, j], q[:, j], r[:, j], usable))
+            events.extend(
+                det.process(
+                    f.first_frame,
+                    f.frames[:, j],
+                    f.power[:, j],
+                    f.q[:, j],
+                    f.r[:, j],
+                    f.usable,
+                    f.flat[:, j],
+                )
+            )
         events.sort(key=lambda e: (e.decided_index, e.channel))
         return events
+
+    def detached(self) -> list[DetectionChannel]:
+        """Channels whose signal has been flat long enough to look like a detached electrode."""
+        limit = self.config.quality.detached_after_s
+        return [
+            ch for ch, d in zip(self.channels, self._detectors, strict=True) if d.flat_s >= limit
+        ]
 
     def flush(self) -> list[Episode]:
         """End of the stream: close open episodes as interrupted."""
@@ -283,4 +321,4 @@ def detect(
     return pipe.process(block) + pipe.flush()
 
 
-__all__ = ["ACC", "EMG", "DetectionChannel", "Pipeline", "detect", "is_trunk"]
+__all__ = ["ACC", "EMG", "DetectionChannel", "Features", "Pipeline", "detect", "is_trunk"]

@@ -33,3 +33,18 @@ def test_moving_quantile_ignores_an_impulse_shorter_than_its_share() -> None:
     x[50:62] = 1000.0  # 12 of 30 frames: 40 %, the longest impulse it ignores
     out = mq.process(x)
     assert out[29:].max() == 1.0
+
+
+def test_run_length_counts_equal_values_across_blocks_and_lost_samples_break_runs() -> None:
+    from detect.envelope import RunLength
+
+    rl = RunLength(1)
+    x = np.array([1, 1, 2, 2, 2, 2, 3], dtype=np.float32)[:, None]
+    lost = np.zeros(7, bool)
+    a = rl.process(x[:4], lost[:4])
+    b = rl.process(x[4:], lost[4:])
+    np.testing.assert_array_equal(np.concatenate([a, b])[:, 0], [1, 2, 1, 2, 3, 4, 1])
+    lost2 = np.array([False, True, False])
+    np.testing.assert_array_equal(
+        rl.process(np.full((3, 1), 3, np.float32), lost2)[:, 0], [2, 0, 1]
+    )

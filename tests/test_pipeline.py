@@ -42,7 +42,8 @@ def split(block: Block, cuts: list[int]) -> list[Block]:
 def features_of(blocks: list[Block], location: str) -> list[np.ndarray]:
     pipe = Pipeline(DetectorConfig(), blocks[0].fs, blocks[0].channels, blocks[0].units, location)
     parts = [pipe.features(b) for b in blocks]
-    return [np.concatenate([p[i] for p in parts]) for i in range(1, 6)]
+    names = ("frames", "power", "q", "r", "usable", "flat")
+    return [np.concatenate([getattr(p, name) for p in parts]) for name in names]
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -162,3 +163,22 @@ def test_aasm_preset_uses_absolute_uv_thresholds() -> None:
 def test_import_detect_does_not_import_bleak() -> None:
     code = "import sys, detect, sensor; assert 'bleak' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_flat_channel_is_unusable_and_reported_detached() -> None:
+    _sim, block = simulated(5401, seconds=60.0, episodes_per_min=0.0)
+    samples = np.array(block.samples)
+    samples[20_000:35_000, 0] = samples[20_000, 0]  # the electrode comes off for 15 s
+    flat = Block(samples, block.fs, 0, block.channels, block.units)
+    pipe = Pipeline(DetectorConfig(), flat.fs, flat.channels, flat.units, "left calf")
+    events = []
+    detached_at = None
+    for b in split(flat, list(range(0, flat.n_samples, 100))):
+        events += pipe.process(b)
+        if detached_at is None and pipe.detached():
+            detached_at = b.stop_index
+    events += pipe.flush()
+    assert detached_at is not None
+    assert 21_000 <= detached_at <= 21_300  # flat for 1 s (plus the 0.1 s run rule)
+    assert not pipe.detached()  # signal came back
+    assert events == []  # no false spasm when the electrode reconnects
