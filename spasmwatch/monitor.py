@@ -110,9 +110,14 @@ async def monitor_simulated(
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     stats = MonitorStats(fs=sim.fs)
+
+    def on_signal() -> None:
+        stats.stopped = True
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
     queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue(QUEUE_FRAMES)
     producer = asyncio.create_task(_produce(sim, queue, speed, stop, stats))
     assembler = FrameAssembler(sim.channels)
@@ -139,7 +144,6 @@ async def monitor_simulated(
             finished, _ = await asyncio.wait({get, halt}, return_when=asyncio.FIRST_COMPLETED)
             if get not in finished:
                 get.cancel()
-                stats.stopped = True
                 break
             halt.cancel()
             batch = [get.result()]
