@@ -77,6 +77,7 @@ class ChannelDetector:
     def reset(self) -> None:
         """All state is set here."""
         self.baseline_db: float | None = None
+        self.level_db: float | None = None
         self._flat_frames = 0
         self._since_flat = self.timing.settle + 1
         self._warm = 0
@@ -101,6 +102,21 @@ class ChannelDetector:
     def flat_s(self) -> float:
         """How long the raw signal has been flat, s (0 when it is not)."""
         return self._flat_frames * self.timing.hop / self.timing.fs
+
+    @property
+    def in_episode(self) -> bool:
+        """True while a confirmed episode is going on."""
+        return self.state == ACTIVE
+
+    @property
+    def on_threshold_db(self) -> float | None:
+        """Where the envelope must rise to start an episode, dB (None while warming up)."""
+        if self.baseline_db is None or self._warm > 0:
+            return None
+        th = self.config.threshold
+        return 10 * math.log10(
+            self._threshold_power(10 ** (self.baseline_db / 10), th.on_db, th.on_above)
+        )
 
     # -- thresholds ---------------------------------------------------------------------------
 
@@ -152,6 +168,7 @@ class ChannelDetector:
                 continue
             self._recent.append(float(frames[i]))
             x = float(level_db[i])
+            self.level_db = x
             if self.baseline_db is None:
                 self.baseline_db = x
                 self._warm = self._warm_frames

@@ -190,7 +190,7 @@ class Pipeline:
         self._flat_samples = max(2, round(config.quality.flat_run_s * fs))
         self._envelope = MovingQuantile(window_frames, n, config.envelope.quantile)
         self._settle_frames = self.timing.settle
-        self._detectors = [
+        self.detectors = [
             ChannelDetector(config, self.timing, ch.name, ch.location, ch.units, clonic_ratio)
             for ch in self.channels
         ]
@@ -208,7 +208,7 @@ class Pipeline:
         self._framer.reset()
         self._runs.reset()
         self._envelope.reset()
-        for d in self._detectors:
+        for d in self.detectors:
             d.reset()
         self._since_lost = 0
         self._next_index: int | None = None
@@ -281,7 +281,7 @@ class Pipeline:
             return []
         f = self.features(block)
         events: list[Episode] = []
-        for j, det in enumerate(self._detectors):
+        for j, det in enumerate(self.detectors):
             events.extend(
                 det.process(
                     f.first_frame,
@@ -300,13 +300,13 @@ class Pipeline:
         """Channels whose signal has been flat long enough to look like a detached electrode."""
         limit = self.config.quality.detached_after_s
         return [
-            ch for ch, d in zip(self.channels, self._detectors, strict=True) if d.flat_s >= limit
+            ch for ch, d in zip(self.channels, self.detectors, strict=True) if d.flat_s >= limit
         ]
 
     def flush(self) -> list[Episode]:
         """End of the stream: close open episodes as interrupted."""
         events: list[Episode] = []
-        for det in self._detectors:
+        for det in self.detectors:
             events.extend(det.flush(self._framer.next_frame))
         return events
 

@@ -244,14 +244,15 @@ class EpisodeLog:
         config: Mapping[str, Any],
         version: str,
         device: str | None = None,
+        patient: str | None = None,
     ) -> int:
         """Record a new running session and return its id."""
         pid = os.getpid()
         now = format_utc(started_at)
         cur = self._db.execute(
             """INSERT INTO sessions (source, device, signal, fs_hz, started_at, last_heartbeat, state,
-                   locations, config, version, pid, host, proc_start)
-               VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)""",
+                   locations, config, version, pid, host, proc_start, patient)
+               VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)""",
             (
                 source,
                 device,
@@ -265,6 +266,7 @@ class EpisodeLog:
                 pid,
                 socket.gethostname(),
                 _process_start(pid),
+                patient,
             ),
         )
         return int(cur.lastrowid or 0)
@@ -314,6 +316,22 @@ class EpisodeLog:
         )
         row = cur.fetchone()
         return int(row[0])
+
+    def alert(
+        self, session_id: int, at: datetime, kind: str, channel: str | None, message: str
+    ) -> int:
+        """Store an alert the patient was shown (an audit trail for the clinician)."""
+        cur = self._db.execute(
+            "INSERT INTO alerts (session_id, at_utc, kind, channel, message) VALUES (?, ?, ?, ?, ?)",
+            (session_id, format_utc(at), kind, channel, message),
+        )
+        return int(cur.lastrowid or 0)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Every alert, oldest first."""
+        return [
+            dict(r) for r in self._db.execute("SELECT * FROM alerts ORDER BY at_utc, id").fetchall()
+        ]
 
     def episodes(self, since: datetime | None = None) -> list[EpisodeRow]:
         """Every episode (from ``since`` on), oldest first."""

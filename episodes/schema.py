@@ -46,6 +46,19 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX episodes_by_start ON episodes (start_utc);
     CREATE INDEX sessions_by_state ON sessions (state);
     """,
+    2: """
+    ALTER TABLE sessions ADD COLUMN patient TEXT;
+    CREATE TABLE alerts (
+        id         INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions (id),
+        at_utc     TEXT NOT NULL,
+        kind       TEXT NOT NULL CHECK (kind IN
+                       ('long_episode', 'no_signal', 'low_battery', 'electrode_detached')),
+        channel    TEXT,
+        message    TEXT NOT NULL
+    );
+    CREATE INDEX alerts_by_time ON alerts (at_utc);
+    """,
 }
 
 LATEST = max(MIGRATIONS)

@@ -83,6 +83,10 @@ class SimConfig(BaseModel):
     ecg: bool | None = None  # None: on at trunk locations
     motion: bool = True
     twitches: bool = True
+    #: Faults on demand: the battery runs down at this many percent an hour, and this share
+    #: of frames never arrives (the sequence number still counts them, as on a real link).
+    battery_drain_per_h: float = Field(default=0.0, ge=0)
+    drop_fraction: float = Field(default=0.0, ge=0, le=0.5)
 
     @model_validator(mode="after")
     def _check_rate(self) -> SimConfig:
@@ -487,9 +491,18 @@ class SimulatedWearable:
         fit = (MAX_PAYLOAD - HEADER_SIZE) // (2 * len(self.channels))
         return max(1, min(fit, 255, int(0.05 * self.fs)))
 
-    def frames(self, battery: int | None = 100) -> Iterator[bytes]:
-        """The stream as open frames, in order, ready for the decoder."""
+    def battery_at(self, seconds: float) -> int:
+        """Battery level after ``seconds`` of streaming, percent."""
+        return max(0, min(100, int(100 - self.config.battery_drain_per_h * seconds / 3600)))
+
+    def frames(self) -> Iterator[bytes]:
+        """The stream as open frames, in order, ready for the decoder.
+
+        With ``drop_fraction`` set, some frames are left out (their sequence numbers are
+        skipped), as a radio link loses them.
+        """
         per_frame = self.samples_per_frame
+        drops = np.random.default_rng([self.config.seed, 1])
         seq = 0
         index = 0
         pending = np.zeros((0, len(self.channels)), dtype=np.int16)
@@ -498,14 +511,15 @@ class SimulatedWearable:
             while len(pending) >= per_frame or (self._produced >= self.n_total and len(pending)):
                 take = pending[:per_frame]
                 pending = pending[per_frame:]
-                yield encode_frame(
-                    seq,
-                    round(index / self.fs * 1e6),
-                    self.fs,
-                    self.scale,
-                    self.units,
-                    take,
-                    battery=battery,
-                )
+                if not (self.config.drop_fraction and drops.random() < self.config.drop_fraction):
+                    yield encode_frame(
+                        seq,
+                        round(index / self.fs * 1e6),
+                        self.fs,
+                        self.scale,
+                        self.units,
+                        take,
+                        battery=self.battery_at(index / self.fs),
+                    )
                 seq = (seq + 1) & 0xFFFF
                 index += len(take)

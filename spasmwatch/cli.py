@@ -14,14 +14,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import NoReturn
 
 from pydantic import ValidationError
 
 from detect.config import DetectorConfig, preset
-from detect.events import Episode
 from detect.pipeline import Pipeline
 from episodes.log import EpisodeLog, default_db_path
+from episodes.resilient import ResilientLog
 from replay.csvio import CsvWriter
 from replay.run import open_recording, run
 from replay.timefmt import parse_time
@@ -31,6 +31,8 @@ from sensor.frame import FrameAssembler, decode_frame
 from sensor.meta import package_version
 from sensor.simulate import SimConfig, SimulatedWearable
 from spasmwatch.monitor import monitor_simulated
+from spasmwatch.settings import EXAMPLE, Settings, SettingsError, default_config_path, load, to_toml
+from spasmwatch.view import LiveView, PlainView, View, describe, duration_text
 
 #: Without --seconds the simulated wearable runs until Ctrl-C, at most this long.
 SIMULATE_FOREVER_S = 24 * 3600.0
@@ -58,29 +60,6 @@ def _positive(text: str) -> float:
     return v
 
 
-def _local(t: datetime) -> str:
-    return t.astimezone().strftime("%H:%M:%S")
-
-
-def _describe(ev: Episode) -> str:
-    where = f"{ev.channel} ({ev.location})"
-    if ev.state == "open":
-        return f"spasm started   {where}"
-    peak = f"peak {ev.peak:.3g} {ev.units} RMS" if ev.peak is not None else ""
-    end = "spasm ended    " if ev.state == "ended" else "spasm cut short"
-    return f"{end} {where}  {ev.duration_s:.1f} s  {ev.type}  {peak}"
-
-
-def _printer(out: TextIO) -> object:
-    def report(ev: Episode, session_start: datetime) -> None:
-        at = session_start + timedelta(
-            seconds=ev.start_s if ev.state == "open" else (ev.end_s or 0)
-        )
-        print(f"{_local(at)}  {_describe(ev)}", file=out, flush=True)
-
-    return report
-
-
 def _detector(args: argparse.Namespace, signal: str) -> DetectorConfig:
     try:
         return preset(getattr(args, "preset", "default"), signal)  # type: ignore[arg-type]
@@ -91,47 +70,88 @@ def _detector(args: argparse.Namespace, signal: str) -> DetectorConfig:
 # -- monitor ---------------------------------------------------------------------------------
 
 
+def _settings(args: argparse.Namespace, *, always: bool) -> Settings:
+    """The config file's settings: the default file when ``always``, else only ``--config``."""
+    path = Path(args.config) if getattr(args, "config", None) else None
+    if path is None and not always:
+        return Settings()
+    settings, _ = load(path, required=path is not None)
+    return settings
+
+
+def _today(db: EpisodeLog) -> dict[str, tuple[int, float]]:
+    midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    out: dict[str, tuple[int, float]] = {}
+    for row in db.episodes(since=midnight):
+        if row.state != "open":
+            n, s = out.get(row.location, (0, 0.0))
+            out[row.location] = (n + 1, s + (row.duration_s or 0.0))
+    return out
+
+
 def cmd_monitor(args: argparse.Namespace) -> int:
     if not args.simulate:
         raise UsageError("say which sensor to use: --simulate runs the simulated wearable")
+    settings = _settings(args, always=True)
     fs = args.fs or DEFAULT_FS[args.signal]
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1_000_000)
-    sim_config = _sim_config(args, fs, seed, args.seconds or SIMULATE_FOREVER_S)
-    sim = SimulatedWearable(sim_config)
-    config = _detector(args, args.signal)
-    db = Path(args.db) if args.db else default_db_path()
+    first = "ch1" if args.signal == EMG else "acc"
+    site = args.location or settings.location(first, "left calf")
+    sim = SimulatedWearable(_sim_config(args, fs, seed, args.seconds or SIMULATE_FOREVER_S, site))
+    locations = {name: args.location or settings.location(name, site) for name in sim.sensor_names}
+    config = settings.detector.build(args.signal)
+    db = Path(args.db).expanduser() if args.db else settings.paths.db or default_db_path()
+    db = Path(db).expanduser()
     kind = "sEMG" if args.signal == EMG else "accelerometer"
     n = len(sim.sensor_names)
+    header = (
+        f"spasmwatch {package_version()}: watching the simulated wearable "
+        f"({kind}, {n} channel{'s' if n > 1 else ''} at {fs:g} Hz, {', '.join(sorted(set(locations.values())))}, "
+        f"seed {seed}{f', {args.speed:g}x speed' if args.speed != 1 else ''})"
+    )
+    until = f"for {args.seconds:g} s of signal" if args.seconds else "until you press Ctrl-C"
     with EpisodeLog(db) as episode_log:
-        print(
-            f"spasmwatch {package_version()}: watching the simulated wearable "
-            f"({kind}, {n} channel{'s' if n > 1 else ''} at {fs:g} Hz, {args.location}, seed {seed}"
-            f"{f', {args.speed:g}x speed' if args.speed != 1 else ''}).",
-            flush=True,
-        )
-        until = f"for {args.seconds:g} s of signal" if args.seconds else "until you press Ctrl-C"
-        print(f"Episodes are logged to {db}. Running {until}.", flush=True)
+        today = _today(episode_log)
+        view: View
+        view = LiveView(header) if sys.stdout.isatty() else PlainView(sys.stdout)
+        view.say(f"{header}.")
+        view.say(f"Episodes are logged to {db}. Running {until}.")
+        writer = ResilientLog(episode_log, lambda text: view.say(f"warning: {text}"))
         stats = asyncio.run(
             monitor_simulated(
                 sim,
                 config,
-                episode_log,
+                writer,
+                view,
                 speed=args.speed,
-                report=_printer(sys.stdout),  # type: ignore[arg-type]
+                settings=settings,
+                locations=locations,
+                today=today,
             )
         )
     how = "Stopped" if stats.stopped else "Finished"
     n_ep = len(stats.episodes)
     print(
-        f"{how} after {stats.seconds:.0f} s of signal: {n_ep} episode{'s' if n_ep != 1 else ''} logged"
+        f"{how} after {duration_text(stats.seconds)} of signal: {n_ep} episode{'s' if n_ep != 1 else ''}"
+        f" logged, {stats.alerts} alert{'s' if stats.alerts != 1 else ''}"
         f" (lost frames: {stats.lost_frames}, unreadable frames: {stats.decode_errors},"
         f" dropped by a full queue: {stats.overflows}).",
         flush=True,
     )
+    if stats.unsaved:
+        print(
+            f"warning: {stats.unsaved} item(s) could not be written to {db}; they are kept in "
+            f"{writer.fallback}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     return 0
 
 
-def _sim_config(args: argparse.Namespace, fs: float, seed: int, seconds: float) -> SimConfig:
+def _sim_config(
+    args: argparse.Namespace, fs: float, seed: int, seconds: float, location: str
+) -> SimConfig:
     try:
         return SimConfig(
             signal=args.signal,
@@ -141,7 +161,9 @@ def _sim_config(args: argparse.Namespace, fs: float, seed: int, seconds: float) 
             seed=seed,
             snr_db=getattr(args, "snr_db", 20.0),
             mains_hz=getattr(args, "mains_hz", 50),
-            location=args.location,
+            location=location,
+            drop_fraction=getattr(args, "drop_packets", 0.0),
+            battery_drain_per_h=getattr(args, "battery_drain", 0.0),
         )
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -155,7 +177,7 @@ def _sim_config(args: argparse.Namespace, fs: float, seed: int, seconds: float) 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     fs = args.fs or DEFAULT_FS[args.signal]
-    sim = SimulatedWearable(_sim_config(args, fs, args.seed, args.seconds))
+    sim = SimulatedWearable(_sim_config(args, fs, args.seed, args.seconds, args.location))
     out = Path(args.out)
     start = args.start or datetime.now().astimezone()
     writer = CsvWriter(
@@ -202,8 +224,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
         raise UsageError(
             f"{args.file} does not say when it started: give --start (ISO-8601) to log its episodes"
         )
-    config = _detector(args, args.signal)
-    pipeline = Pipeline(config, info.fs, info.channels, info.units, args.location)
+    settings = _settings(args, always=False)
+    config = (
+        settings.detector.build(args.signal)
+        if args.preset is None
+        else _detector(args, args.signal)
+    )
+    columns = Pipeline(config, info.fs, info.channels, info.units).channels
+    locations = {c.name: args.location or settings.location(c.name) for c in columns}
+    pipeline = Pipeline(config, info.fs, info.channels, info.units, locations)
     episode_log = EpisodeLog(args.db) if args.db else None
     session_id = None
     count = 0
@@ -211,6 +240,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if episode_log is not None:
             assert start is not None
             session_id = episode_log.start_session(
+                patient=settings.patient,
                 source=f"replay:{Path(args.file).name}",
                 signal=args.signal,
                 fs=info.fs,
@@ -236,7 +266,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(ev.as_dict()), flush=True)
             else:
-                print(f"{ev.start_s:9.2f} s - {ev.end_s or 0:9.2f} s  {_describe(ev)}", flush=True)
+                print(f"{ev.start_s:9.2f} s - {ev.end_s or 0:9.2f} s  {describe(ev)}", flush=True)
         if episode_log is not None and session_id is not None and start is not None:
             episode_log.end_session(session_id, start + timedelta(seconds=samples / info.fs))
     finally:
@@ -282,6 +312,28 @@ def cmd_episodes(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- config ----------------------------------------------------------------------------------
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    if args.action == "check":
+        path = Path(args.file) if args.file else None
+        settings, source = load(path, required=path is not None)
+        if source is None:
+            print(f"{default_config_path()}: no config file; the defaults apply")
+        else:
+            print(f"{source}: ok")
+        return 0
+    if args.action == "example":
+        print(EXAMPLE, end="")
+        return 0
+    path = Path(args.config) if args.config else None
+    settings, source = load(path, required=path is not None)
+    print(f"# effective settings ({source or 'no config file: defaults'})")
+    print(to_toml(settings.model_dump(mode="json")), end="")
+    return 0
+
+
 # -- parser ----------------------------------------------------------------------------------
 
 
@@ -300,11 +352,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens inside")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def signal_args(p: argparse.ArgumentParser, location: str) -> None:
+    def signal_args(p: argparse.ArgumentParser, location: str | None, shown: str) -> None:
         p.add_argument(
             "--signal", choices=[EMG, ACC], default=EMG, help="sEMG (uV) or accelerometer (g)"
         )
-        p.add_argument("--location", default=location, help=f"body location (default: {location})")
+        p.add_argument(
+            "--location", default=location, help=f"body location of every channel ({shown})"
+        )
 
     def sim_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -323,9 +377,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", type=_positive, default=1.0, help="play the simulation faster (default 1)"
     )
     m.add_argument("--seed", type=int, help="seed of the simulation (default: random, printed)")
-    signal_args(m, "left calf")
+    signal_args(m, None, "default: the config file's placements, else left calf")
     sim_args(m)
     m.add_argument("--db", help=f"episode log (default {default_db_path()})")
+    m.add_argument("--config", help=f"settings file (default {default_config_path()})")
+    m.add_argument(
+        "--drop-packets", type=float, default=0.0, metavar="FRACTION", help="simulate a lossy link"
+    )
+    m.add_argument(
+        "--battery-drain",
+        type=float,
+        default=0.0,
+        metavar="PCT_PER_H",
+        help="simulate a draining battery",
+    )
     m.set_defaults(func=cmd_monitor)
 
     s = sub.add_parser("simulate", help="write a simulated recording (CSV) and its ground truth")
@@ -339,17 +404,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--mains-hz", type=int, choices=[50, 60], default=50, help="mains hum (default 50)"
     )
     s.add_argument("--start", type=_time, help="wall-clock start written to the file (default now)")
-    signal_args(s, "left calf")
+    signal_args(s, "left calf", "default: left calf")
     sim_args(s)
     s.set_defaults(func=cmd_simulate)
 
     r = sub.add_parser("replay", help="run a recording through the live pipeline")
     r.add_argument("file", help="a recording (.csv)")
-    signal_args(r, "unspecified")
+    signal_args(r, None, "default: --config placements, else unspecified")
     r.add_argument("--start", type=_time, help="wall-clock start when the file does not say")
     r.add_argument("--json", action="store_true", help="one JSON object per episode per line")
     r.add_argument("--db", help="also write the episodes to this log")
-    r.add_argument("--preset", default="default", help="detector preset: default or aasm")
+    r.add_argument("--preset", help="detector preset: default or aasm (default: default)")
+    r.add_argument("--config", help="read detector settings and placements from this file")
     r.set_defaults(func=cmd_replay)
 
     e = sub.add_parser("episodes", help="list what the episode log holds")
@@ -357,6 +423,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="one JSON object per episode per line")
     e.add_argument("--since", type=_time, help="only episodes from this date or time on")
     e.set_defaults(func=cmd_episodes)
+
+    c = sub.add_parser("config", help="check or show the settings file")
+    csub = c.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    check = csub.add_parser("check", help="validate a settings file")
+    check.add_argument("file", nargs="?", help=f"the file (default {default_config_path()})")
+    show = csub.add_parser("show", help="the effective settings, defaults included")
+    show.add_argument("--config", help="the file (default: the user's settings file)")
+    csub.add_parser("example", help="print an example settings file")
+    c.set_defaults(func=cmd_config)
     return parser
 
 
@@ -369,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args))
-    except UsageError as exc:
+    except (UsageError, SettingsError) as exc:
         print(f"spasmwatch: error: {exc}", file=sys.stderr)
         return 2
     except SpasmwatchError as exc:

@@ -2,7 +2,8 @@
 
 One asyncio event loop. The source (the simulated wearable here, a BLE notification callback
 later) only stamps arrival time and puts bytes on a bounded queue; one consumer decodes them,
-runs the pipeline and writes the log. An overflowing queue is counted and reported.
+runs the pipeline, writes the log, raises alerts and updates the view. An overflowing queue
+is counted and reported.
 """
 
 from __future__ import annotations
@@ -12,19 +13,22 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from detect.config import DetectorConfig
 from detect.events import Episode
 from detect.pipeline import Pipeline
-from episodes.log import EpisodeLog
+from episodes.resilient import ResilientLog
 from sensor.block import concat
 from sensor.errors import DecodeError
 from sensor.frame import FrameAssembler, decode_frame
 from sensor.meta import package_version
 from sensor.simulate import SimulatedWearable
+from spasmwatch.alerts import AlertWatch
+from spasmwatch.settings import Settings
+from spasmwatch.view import ChannelStatus, Status, View
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ HEARTBEAT_S = 2.0
 COALESCE_S = 0.01
 #: Most frames taken in one batch.
 BATCH_FRAMES = 4096
+#: How often the view and the alerts are refreshed when nothing arrives, s.
+TICK_S = 0.25
 
 
 @dataclass
@@ -51,16 +57,14 @@ class MonitorStats:
     samples: int = 0
     fs: float = 0.0
     episodes: list[Episode] = field(default_factory=list)
-    session_id: int | None = None
+    alerts: int = 0
     stopped: bool = False
+    unsaved: int = 0
 
     @property
     def seconds(self) -> float:
         """Signal time covered, s."""
         return self.samples / self.fs if self.fs else 0.0
-
-
-Reporter = Callable[[Episode, datetime], None]
 
 
 async def _produce(
@@ -73,30 +77,46 @@ async def _produce(
     """Pace the simulated wearable's frames in (scaled) real time onto the queue."""
     loop = asyncio.get_running_loop()
     t0 = loop.time()
-    index = 0
-    per_frame = sim.samples_per_frame
+    wraps, last_us = 0, 0
     for payload in sim.frames():
         if stop.is_set():
             break
-        due = t0 + index / sim.fs / speed
-        delay = due - loop.time()
+        # Pace by the frame's device time (bytes 6-9, microseconds, wrapping at 2**32).
+        t_us = int.from_bytes(payload[6:10], "little")
+        if t_us < last_us:
+            wraps += 1
+        last_us = t_us
+        delay = t0 + (wraps * 2**32 + t_us) / 1e6 / speed - loop.time()
         await asyncio.sleep(max(0.0, delay))
         try:
             queue.put_nowait((time.monotonic_ns(), payload))
         except asyncio.QueueFull:
             stats.overflows += 1
             log.warning("receive queue full: a frame was dropped")
-        index += per_frame
     await queue.put(None)
+
+
+@dataclass
+class _Tally:
+    """Today's episodes per location: what the log already had plus this session's."""
+
+    today: dict[str, tuple[int, float]]
+
+    def add(self, ev: Episode) -> None:
+        n, s = self.today.get(ev.location, (0, 0.0))
+        self.today[ev.location] = (n + 1, s + (ev.duration_s or 0.0))
 
 
 async def monitor_simulated(
     sim: SimulatedWearable,
     config: DetectorConfig,
-    episode_log: EpisodeLog | None,
+    episode_log: ResilientLog | None,
+    view: View,
     *,
     speed: float,
-    report: Reporter,
+    settings: Settings,
+    locations: Mapping[str, str],
+    today: dict[str, tuple[int, float]] | None = None,
     stop: asyncio.Event | None = None,
 ) -> MonitorStats:
     """Run the live pipeline on the simulated wearable until it ends or ``stop`` is set.
@@ -105,8 +125,10 @@ async def monitor_simulated(
     ----------
     speed : float
         1 paces the stream in real time; 100 plays it a hundred times faster.
-    report : callable
-        Called with each episode event and the session's wall-clock start.
+    locations : mapping
+        Channel -> body location.
+    today : dict
+        Episodes already logged today per location (count, total seconds).
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -121,30 +143,90 @@ async def monitor_simulated(
     queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue(QUEUE_FRAMES)
     producer = asyncio.create_task(_produce(sim, queue, speed, stop, stats))
     assembler = FrameAssembler(sim.channels)
-    pipeline = Pipeline(
-        config, sim.fs, sim.channels, (sim.units,) * len(sim.channels), sim.config.location
-    )
+    pipeline = Pipeline(config, sim.fs, sim.channels, (sim.units,) * len(sim.channels), locations)
+    alerts = AlertWatch(settings.alerts)
+    tally = _Tally(dict(today or {}))
     session_start: datetime | None = None
-    last_beat = time.monotonic()
+    last_beat = last_frame = time.monotonic()
+    open_since: dict[str, int] = {}
+
+    def clock() -> datetime:
+        start = session_start or datetime.now(UTC)
+        return start + timedelta(seconds=stats.seconds)
 
     def handle(events: list[Episode]) -> None:
         assert session_start is not None
         for ev in events:
-            if episode_log is not None and stats.session_id is not None:
-                episode_log.record(stats.session_id, session_start, ev)
-            if ev.state != "open":
+            if episode_log is not None:
+                episode_log.record(session_start, ev)
+            if ev.state == "open":
+                open_since[ev.channel] = ev.onset_index
+                at = session_start + timedelta(seconds=ev.start_s)
+            else:
+                open_since.pop(ev.channel, None)
                 stats.episodes.append(ev)
-            report(ev, session_start)
+                tally.add(ev)
+                at = session_start + timedelta(seconds=ev.end_s or 0.0)
+            view.episode(ev, at)
+
+    def check(now: float) -> None:
+        connection = "streaming" if now - last_frame < 2.0 else "no signal"
+        fired = alerts.check(
+            open_episodes=[
+                (ch.name, ch.location, (assembler.index - open_since[ch.name]) / sim.fs)
+                for ch in pipeline.channels
+                if ch.name in open_since
+            ],
+            no_signal_s=now - last_frame,
+            battery=assembler.battery,
+            detached=[(ch.name, ch.location) for ch in pipeline.detached()],
+        )
+        detached = {ch.name for ch in pipeline.detached()}
+        for a in fired:
+            stats.alerts += 1
+            if episode_log is not None and session_start is not None:
+                episode_log.alert(clock(), a.kind, a.channel, a.message)
+            view.alert(a, clock())
+        view.update(
+            Status(
+                connection=connection,
+                battery=assembler.battery,
+                clock=clock(),
+                signal_s=stats.seconds,
+                lost_s=assembler.lost_samples / sim.fs,
+                channels=tuple(
+                    ChannelStatus(
+                        name=ch.name,
+                        location=ch.location,
+                        level_db=det.level_db,
+                        rest_db=det.baseline_db,
+                        threshold_db=det.on_threshold_db,
+                        in_episode_s=(assembler.index - open_since[ch.name]) / sim.fs
+                        if ch.name in open_since
+                        else None,
+                        detached=ch.name in detached,
+                    )
+                    for ch, det in zip(pipeline.channels, pipeline.detectors, strict=True)
+                ),
+                today=dict(tally.today),
+            )
+        )
 
     try:
         done = False
         while not done:
             get = asyncio.ensure_future(queue.get())
             halt = asyncio.ensure_future(stop.wait())
-            finished, _ = await asyncio.wait({get, halt}, return_when=asyncio.FIRST_COMPLETED)
+            finished, _ = await asyncio.wait(
+                {get, halt}, timeout=TICK_S, return_when=asyncio.FIRST_COMPLETED
+            )
             if get not in finished:
                 get.cancel()
-                break
+                halt.cancel()
+                if halt in finished:
+                    break
+                check(time.monotonic())
+                continue
             halt.cancel()
             batch = [get.result()]
             if batch[0] is not None:
@@ -166,13 +248,14 @@ async def monitor_simulated(
                 blocks.extend(assembler.push(frame))
                 stats.frames += 1
             if blocks:
+                last_frame = time.monotonic()
                 if session_start is None:
                     # The session starts at the wall-clock time of its first sample.
                     session_start = datetime.now(UTC) - timedelta(
                         seconds=blocks[0].start_index / sim.fs
                     )
                     if episode_log is not None:
-                        stats.session_id = episode_log.start_session(
+                        episode_log.start_session(
                             source="simulated",
                             device=f"simulated wearable (seed {sim.config.seed})",
                             signal=sim.config.signal,
@@ -181,19 +264,18 @@ async def monitor_simulated(
                             locations={c.name: c.location for c in pipeline.channels},
                             config=config.model_dump(mode="json"),
                             version=package_version(),
+                            patient=settings.patient,
                         )
                 handle(pipeline.process(concat(blocks)))
                 stats.samples = assembler.index
             now = time.monotonic()
+            check(now)
             if (
                 episode_log is not None
-                and stats.session_id is not None
+                and session_start is not None
                 and now - last_beat >= HEARTBEAT_S
             ):
-                assert session_start is not None
-                episode_log.heartbeat(
-                    stats.session_id, session_start + timedelta(seconds=stats.seconds)
-                )
+                episode_log.heartbeat(clock())
                 last_beat = now
     finally:
         stop.set()
@@ -206,8 +288,9 @@ async def monitor_simulated(
         stats.lost_samples = assembler.lost_samples
         if session_start is not None:
             handle(pipeline.flush())
-            if episode_log is not None and stats.session_id is not None:
-                episode_log.end_session(
-                    stats.session_id, session_start + timedelta(seconds=stats.seconds)
-                )
+            if episode_log is not None:
+                episode_log.end_session(clock())
+        if episode_log is not None:
+            stats.unsaved = episode_log.pending
+        view.close()
     return stats

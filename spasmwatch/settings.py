@@ -242,3 +242,31 @@ def load(path: Path | None, *, required: bool) -> tuple[Settings, Path | None]:
         line = find_line(text, tuple(key.split("."))) or find_line(text, ("detector",))
         raise SettingsError(target, err["msg"].removeprefix("Value error, "), key, line) from exc
     return settings, target
+
+
+def _toml_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """Settings as TOML text (tables one deep; unset values shown as comments)."""
+    lines: list[str] = []
+    tables = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        elif value is None:
+            lines.append(f"# {key} = (not set)")
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for name, table in tables:
+        lines.append("")
+        lines.append(f"[{name}]")
+        for key, value in table.items():
+            k = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
+            lines.append(f"# {k} = (not set)" if value is None else f"{k} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
