@@ -113,8 +113,11 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     with EpisodeLog(db) as episode_log:
         today = _today(episode_log)
         view: View
-        view = LiveView(header) if sys.stdout.isatty() else PlainView(sys.stdout)
-        view.say(f"{header}.")
+        if sys.stdout.isatty():
+            view = LiveView(header)
+        else:
+            view = PlainView(sys.stdout)
+            view.say(f"{header}.")
         view.say(f"Episodes are logged to {db}. Running {until}.")
         writer = ResilientLog(episode_log, lambda text: view.say(f"warning: {text}"))
         stats = asyncio.run(

@@ -105,8 +105,8 @@ class LiveView:
     #: The bar shows this many dB of envelope above the resting level at full length.
     BAR_DB = 30.0
 
-    def __init__(self, header: str) -> None:
-        self.console = Console()
+    def __init__(self, header: str, console: Console | None = None) -> None:
+        self.console = console or Console()
         self.header = header
         self.events: deque[str] = deque(maxlen=6)
         self._status: Status | None = None

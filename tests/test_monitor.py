@@ -1,0 +1,104 @@
+"""Faults around the live monitor: a log that cannot be written, two monitors, a failing sensor."""
+
+from __future__ import annotations
+
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import run_cli
+
+from episodes.log import EpisodeLog
+from episodes.resilient import fallback_records
+
+
+def test_a_log_that_cannot_be_written_loses_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "log.db"
+    EpisodeLog(db).close()
+    # Every file this process writes is capped just above what opening the log needs, so
+    # the first episodes hit the limit (EFBIG) while monitoring goes on.
+    limit = max(db.stat().st_size, 32768) + 8192
+
+    def cap() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "spasmwatch", "monitor", "--simulate", "--seconds", "240", "--speed", "100",
+         "--seed", "7003", "--db", str(db)],
+        capture_output=True, text=True, preexec_fn=cap, timeout=120, check=False,
+    )  # fmt: skip
+    assert "warning: cannot write the episode log" in proc.stdout
+    assert "Finished after 4 min 00 s of signal" in proc.stdout  # monitoring went on
+    ended = proc.stdout.count("spasm ended")
+    assert ended >= 3
+    fallback = tmp_path / "log.db.unsaved.jsonl"
+    assert proc.returncode == 1
+    assert str(fallback) in proc.stderr
+    saved = fallback_records(fallback)
+    saved_ended = [r for r in saved if r.get("episode", {}).get("state") == "ended"]
+    with EpisodeLog(db) as log:
+        in_log = [r for r in log.episodes() if r.state == "ended"]
+    assert len(saved_ended) + len(in_log) >= ended
+
+
+def test_two_monitors_share_one_log(tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    cmd = [
+        sys.executable,
+        "-m",
+        "spasmwatch",
+        "monitor",
+        "--simulate",
+        "--seconds",
+        "240",
+        "--speed",
+        "60",
+        "--db",
+        str(db),
+    ]
+    a = subprocess.Popen(
+        [*cmd, "--seed", "7101"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    b = subprocess.Popen(
+        [*cmd, "--seed", "7102", "--location", "neck"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out_a, err_a = a.communicate(timeout=120)
+    out_b, err_b = b.communicate(timeout=120)
+    assert a.returncode == 0, err_a
+    assert b.returncode == 0, err_b
+    con = sqlite3.connect(db)
+    sessions = con.execute("SELECT id, state FROM sessions ORDER BY id").fetchall()
+    per_session = dict(
+        con.execute(
+            "SELECT session_id, count(*) FROM episodes WHERE state = 'ended' GROUP BY session_id"
+        )
+    )
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    assert [s[1] for s in sessions] == ["ended", "ended"]
+    assert sorted(per_session.values()) == sorted(
+        [out_a.count("spasm ended"), out_b.count("spasm ended")]
+    )
+
+
+def test_battery_and_packet_loss_faults_are_shown_counted_and_logged(tmp_path: Path) -> None:
+    db = tmp_path / "log.db"
+    out = run_cli(
+        "monitor", "--simulate", "--seconds", "60", "--speed", "30", "--seed", "7201", "--db", str(db),
+        "--battery-drain", "6000", "--drop-packets", "0.02",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "ALERT: sensor battery low" in out.stdout
+    lost = int(out.stdout.split("lost frames: ")[1].split(",")[0])
+    assert lost > 0
+    with EpisodeLog(db) as log:
+        alerts = log.alerts()
+    assert [a["kind"] for a in alerts] == ["low_battery"]
+    assert alerts[0]["message"].startswith("sensor battery low")
