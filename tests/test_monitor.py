@@ -102,3 +102,52 @@ def test_battery_and_packet_loss_faults_are_shown_counted_and_logged(tmp_path: P
         alerts = log.alerts()
     assert [a["kind"] for a in alerts] == ["low_battery"]
     assert alerts[0]["message"].startswith("sensor battery low")
+
+
+def _sessions(db: Path) -> list[tuple[int]]:
+    if not db.exists():
+        return []
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT id FROM sessions").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()
+
+
+def _listening_sockets(pid: int) -> list[str]:
+    """Sockets of a process that listen (TCP) or are bound (UDP), from /proc."""
+    import os
+
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = []
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        with open(f"/proc/{pid}/net/{table}") as fh:
+            for line in fh.readlines()[1:]:
+                cols = line.split()
+                listening = cols[3] == "0A" if table.startswith("tcp") else True
+                if cols[9] in inodes and listening:
+                    found.append(f"{table} {cols[1]}")
+    return found
+
+
+def test_the_monitor_listens_on_no_network_port(tmp_path: Path) -> None:
+    from conftest import start_cli, wait_for
+
+    db = tmp_path / "log.db"
+    proc = start_cli("monitor", "--simulate", "--speed", "5", "--seed", "7003", "--db", str(db))
+    try:
+        wait_for(lambda: _sessions(db), 60, "the session to start")
+        assert _listening_sockets(proc.pid) == []
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
