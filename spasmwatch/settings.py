@@ -43,7 +43,7 @@ electrode_detached = true
 db = "~/.local/share/spasmwatch/spasmwatch.db"
 
 [recording]
-keep_days = 30
+keep_days = 30                     # days to keep raw recordings, once recording is on (never the log)
 """
 
 
@@ -134,7 +134,7 @@ class PathSettings(_Section):
 
 
 class RecordingSettings(_Section):
-    """Raw signal recordings."""
+    """Raw signal recordings (read by the recorder; the episode log is never removed)."""
 
     keep_days: int = Field(default=30, ge=0)
 
