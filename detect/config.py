@@ -53,12 +53,15 @@ class EcgConfig(_Frozen):
     """ECG suppression on trunk sites.
 
     A 4th-order Butterworth high-pass at 30 Hz is the best single trade-off between removing
-    ECG and keeping trunk sEMG (Drake and Callaghan 2006). ``"auto"`` applies it to channels
-    whose body location names a trunk site.
+    ECG and keeping trunk sEMG (Drake and Callaghan 2006). What the high-pass leaves of each
+    QRS complex (up to 120 ms, the longest normal QRS) is then ignored by an envelope that
+    needs ``1 - envelope_quantile`` of its window filled: 40 % of 300 ms is 120 ms.
+    ``"auto"`` applies both to channels whose body location names a trunk site.
     """
 
     mode: Literal["auto", "on", "off"] = "auto"
     highpass_hz: float = Field(default=30.0, gt=0)
+    envelope_quantile: float = Field(default=0.6, gt=0, le=1)
     trunk_words: tuple[str, ...] = ("neck", "back", "chest", "abdomen", "trunk", "shoulder")
 
 
@@ -79,15 +82,16 @@ class EnvelopeConfig(_Frozen):
 
     The signal's mean square is taken over frames of ``hop_s``; the envelope is the
     ``quantile`` of those frames over the last ``window_s``. A contraction raises it once it
-    fills ``1 - quantile`` of the window, while impulses shorter than that leave it alone.
-    The defaults make that 120 ms, the longest normal QRS complex, so heartbeats leaking into
-    trunk sEMG do not move the envelope; the window is a little longer than the usual
-    50-250 ms RMS window because an order statistic needs more frames than a mean.
+    fills ``1 - quantile`` of the window, while impulses shorter than that leave it alone:
+    75 ms of 300 ms by default, short enough that each burst of 3-8 Hz clonus (half of its
+    period) shows, long enough to ignore spikes. Trunk sites use ``EcgConfig``'s quantile.
+    The window is a little longer than the usual 50-250 ms RMS window because an order
+    statistic needs more frames than a mean.
     """
 
     window_s: float = Field(default=0.3, gt=0, le=2)
     hop_s: float = Field(default=0.01, gt=0, le=0.1)
-    quantile: float = Field(default=0.6, gt=0, le=1)
+    quantile: float = Field(default=0.75, gt=0, le=1)
 
 
 class BaselineConfig(_Frozen):
@@ -106,19 +110,42 @@ class BaselineConfig(_Frozen):
 class ThresholdConfig(_Frozen):
     """On and off thresholds with hysteresis, over the resting level.
 
-    The envelope must rise ``on_db`` over rest (and ``on_above`` units over it, if set) to start
-    an episode; it stays in the episode while above ``off_db`` (and ``off_above``).
+    The envelope must rise ``on_db`` over the resting level (and ``on_above`` units over it,
+    if set) to start an episode; it stays in the episode while above ``off_db`` (and
+    ``off_above``).
+
+    Resting signals are not always quiet noise: heartbeats, stimulation spikes, quantisation
+    or a slow device make the resting envelope fluctuate more. So the thresholds are also
+    set from the spread of the resting envelope, as thresholds set from the resting noise's
+    variability are (Bonato et al. 1998; Lidierth 1986): on at ``on_spread`` times the rest
+    spread over the resting level, off at ``off_spread`` times. The spread is a running mean
+    absolute deviation of the envelope from the resting level, in dB, over ``spread_tau_s``,
+    with each deviation capped at ``spread_cap`` times the current spread so a single
+    artefact cannot blow it up. ``spread`` False uses the fixed rules alone (as the AASM
+    preset does).
+
+    A strong contraction ends when the envelope falls ``release_db`` below the episode's mean
+    level (14 dB: 20 % of its RMS amplitude, the fraction common fixed-fraction onset and
+    offset criteria use), even if some muscle tone above rest remains; None turns that off.
     """
 
-    on_db: float = Field(default=6.0, ge=0)
-    off_db: float = Field(default=3.0, ge=0)
+    on_db: float = Field(default=3.0, ge=0)
+    off_db: float = Field(default=1.5, ge=0)
     on_above: float = Field(default=0.0, ge=0)
     off_above: float = Field(default=0.0, ge=0)
+    spread: bool = True
+    on_spread: float = Field(default=5.0, ge=0)
+    off_spread: float = Field(default=2.5, ge=0)
+    spread_tau_s: float = Field(default=10.0, gt=0)
+    spread_cap: float = Field(default=3.0, gt=1)
+    release_db: float | None = Field(default=14.0, gt=0)
 
     @model_validator(mode="after")
     def _hysteresis(self) -> ThresholdConfig:
         if self.off_db > self.on_db or self.off_above > self.on_above:
             raise ValueError("the off threshold must not be above the on threshold")
+        if self.off_spread > self.on_spread:
+            raise ValueError("off_spread must not be above on_spread")
         return self
 
 
@@ -206,7 +233,9 @@ def preset(name: str, signal: Literal["emg", "acc"] = "emg") -> DetectorConfig:
         return DetectorConfig(
             preset="aasm",
             signal="emg",
-            threshold=ThresholdConfig(on_db=0.0, off_db=0.0, on_above=8.0, off_above=2.0),
+            threshold=ThresholdConfig(
+                on_db=0.0, off_db=0.0, on_above=8.0, off_above=2.0, spread=False, release_db=None
+            ),
             episode=EpisodeConfig(min_duration_s=0.5, merge_gap_s=0.5, max_duration_s=10.0),
         )
     raise ValueError(f"unknown detector preset {name!r} (choose default or aasm)")

@@ -19,6 +19,8 @@ from detect.events import Episode, EpisodeType
 IDLE, CANDIDATE, ACTIVE = 0, 1, 2
 #: Power floor, so a perfectly flat (quantised) signal has a finite level in dB.
 POWER_FLOOR = 1e-20
+#: The rest spread starts here (dB) and is learnt during the warm-up.
+INITIAL_SPREAD_DB = 1.0
 #: The peak amplitude is the largest RMS over this long (the usual short sEMG RMS window).
 PEAK_WINDOW_S = 0.1
 
@@ -67,6 +69,7 @@ class ChannelDetector:
         self._a_rise = 1 - math.exp(-frame_s / b.rise_tau_s)
         self._a_fall = 1 - math.exp(-frame_s / b.fall_tau_s)
         self._a_warm = 1 - math.exp(-frame_s / b.warmup_tau_s)
+        self._a_spread = 1 - math.exp(-frame_s / config.threshold.spread_tau_s)
         self._warm_frames = round(b.warmup_s / frame_s)
         self._min_duration = config.episode.min_duration_s * timing.fs  # samples
         self._gap_frames = max(1, math.ceil(config.episode.merge_gap_s / frame_s - 1e-9))
@@ -77,6 +80,7 @@ class ChannelDetector:
     def reset(self) -> None:
         """All state is set here."""
         self.baseline_db: float | None = None
+        self.spread_db = INITIAL_SPREAD_DB
         self.level_db: float | None = None
         self._flat_frames = 0
         self._since_flat = self.timing.settle + 1
@@ -88,6 +92,7 @@ class ChannelDetector:
         self._open: Episode | None = None
         self._onset_sample = 0
         self._sum_p = 0.0
+        self._sum_db = 0.0
         self._n = 0
         self._peak_p = 0.0
         self._base_p = 0.0
@@ -113,10 +118,7 @@ class ChannelDetector:
         """Where the envelope must rise to start an episode, dB (None while warming up)."""
         if self.baseline_db is None or self._warm > 0:
             return None
-        th = self.config.threshold
-        return 10 * math.log10(
-            self._threshold_power(10 ** (self.baseline_db / 10), th.on_db, th.on_above)
-        )
+        return 10 * math.log10(self._on_power(10 ** (self.baseline_db / 10)))
 
     # -- thresholds ---------------------------------------------------------------------------
 
@@ -124,6 +126,29 @@ class ChannelDetector:
         rest = math.sqrt(base_p)
         level = max(rest * 10 ** (db / 20), rest + above)
         return level * level
+
+    def _on_power(self, base_p: float) -> float:
+        th = self.config.threshold
+        p = self._threshold_power(base_p, th.on_db, th.on_above)
+        if th.spread:
+            p = max(p, base_p * 10 ** (th.on_spread * self.spread_db / 10))
+        return p
+
+    def _off_power(self, base_p: float) -> float:
+        th = self.config.threshold
+        p = self._threshold_power(base_p, th.off_db, th.off_above)
+        if th.spread:
+            p = max(p, base_p * 10 ** (th.off_spread * self.spread_db / 10))
+        return p
+
+    def _track_rest(self, x: float, a: float, a_spread: float) -> None:
+        """Follow the resting level (an asymmetric running mean) and its spread."""
+        assert self.baseline_db is not None
+        deviation = min(
+            abs(x - self.baseline_db), self.config.threshold.spread_cap * self.spread_db
+        )
+        self.spread_db += (deviation - self.spread_db) * a_spread
+        self.baseline_db += (x - self.baseline_db) * a
 
     # -- per frame ----------------------------------------------------------------------------
 
@@ -153,7 +178,6 @@ class ChannelDetector:
             True where this channel's raw signal is not changing (nothing measured).
         """
         events: list[Episode] = []
-        th = self.config.threshold
         level_db = 10 * np.log10(np.maximum(power, POWER_FLOOR))
         for i in range(len(power)):
             k = first_frame + i
@@ -173,25 +197,31 @@ class ChannelDetector:
                 self.baseline_db = x
                 self._warm = self._warm_frames
             if self._warm > 0:
-                self.baseline_db += (x - self.baseline_db) * self._a_warm
+                self._track_rest(x, self._a_warm, self._a_warm)
                 self._warm -= 1
                 continue
             base_p = 10 ** (self.baseline_db / 10)
             p = float(power[i])
-            above_off = p > self._threshold_power(base_p, th.off_db, th.off_above)
+            off_p = self._off_power(base_p)
+            if self.state != IDLE and self.config.threshold.release_db is not None and self._n:
+                # The episode's mean level in dB, less the release margin.
+                release = self._sum_db / self._n - self.config.threshold.release_db
+                off_p = max(off_p, 10 ** (release / 10))
+            above_off = p > off_p
             if self.state == IDLE:
                 if above_off:
                     if self._rise is None:
                         self._rise = k
-                    if p > self._threshold_power(base_p, th.on_db, th.on_above):
+                    if p > self._on_power(base_p):
                         self._begin(k, base_p)
                 else:
                     self._rise = None
                 if self.state == IDLE:
-                    a = self._a_rise if x > self.baseline_db else self._a_fall
-                    self.baseline_db += (x - self.baseline_db) * a
+                    self._track_rest(
+                        x, self._a_rise if x > self.baseline_db else self._a_fall, self._a_spread
+                    )
                     continue
-            self._accumulate(float(frames[i]), q[i], r[i])
+            self._accumulate(float(frames[i]), x, q[i], r[i])
             if above_off:
                 self._last_above = k
             if self.state == CANDIDATE and self._run_duration() >= self._min_duration:
@@ -223,6 +253,7 @@ class ChannelDetector:
         self._last_above = k
         self._base_p = base_p
         self._sum_p = 0.0
+        self._sum_db = 0.0
         self._n = 0
         self._peak_p = 0.0
         self._win_q = self._win_r = 0.0
@@ -230,8 +261,9 @@ class ChannelDetector:
         self._clonic_windows = 0
         self._windows = 0
 
-    def _accumulate(self, frame_p: float, q: float, r: float) -> None:
+    def _accumulate(self, frame_p: float, level_db: float, q: float, r: float) -> None:
         self._sum_p += frame_p
+        self._sum_db += level_db
         self._n += 1
         self._peak_p = max(self._peak_p, sum(self._recent) / len(self._recent))
         self._win_q += q

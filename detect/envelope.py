@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -65,12 +67,23 @@ class MovingQuantile:
     It ignores anything that fills less than ``1 - quantile`` of the window (a QRS complex
     leaking into trunk sEMG, a spike) and follows a contraction that fills more. Being a
     selection, not a sum, it is exact whatever the chunking.
+
+    Parameters
+    ----------
+    length : int
+        Window, frames.
+    quantiles : sequence of float
+        One quantile per column.
     """
 
-    def __init__(self, length: int, n_columns: int, quantile: float) -> None:
+    def __init__(self, length: int, quantiles: Sequence[float]) -> None:
         self.length = length
-        self.n_columns = n_columns
-        self.rank = min(length - 1, max(0, int(np.ceil(quantile * length)) - 1))
+        self.n_columns = len(quantiles)
+        self.ranks = np.array(
+            [min(length - 1, max(0, int(np.ceil(q * length)) - 1)) for q in quantiles],
+            dtype=np.intp,
+        )
+        self._kth = sorted(set(self.ranks.tolist()))
         self.reset()
 
     def reset(self) -> None:
@@ -85,7 +98,8 @@ class MovingQuantile:
         if len(frames) == 0:
             return np.zeros((0, self.n_columns))
         windows = np.lib.stride_tricks.sliding_window_view(x, self.length, axis=0)
-        out: Array = np.partition(windows, self.rank, axis=-1)[..., self.rank]
+        part = np.partition(windows, self._kth, axis=-1)
+        out: Array = np.take_along_axis(part, self.ranks[None, :, None], axis=-1)[..., 0]
         return out
 
 

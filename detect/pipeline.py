@@ -122,7 +122,8 @@ class Pipeline:
         frame_fs = fs / self.hop
         window_frames = max(1, round(config.envelope.window_s * frame_fs))
         self._filters: list[tuple[SosFilter, list[int]]] = []
-        delays = []
+        delays = [0.0] * len(self.channels)
+        quantiles = [config.envelope.quantile] * len(self.channels)
         if config.signal == EMG:
             groups: dict[bool, list[int]] = {}
             for i, ch in enumerate(self.channels):
@@ -138,7 +139,11 @@ class Pipeline:
                     highpass_hz=config.ecg.highpass_hz if trunk else None,
                 )
                 self._filters.append((SosFilter(sos, len(idx)), idx))
-                delays.append(group_delay_s(sos, fs, math.sqrt(config.bandpass.low_hz * 150.0)))
+                delay = group_delay_s(sos, fs, math.sqrt(config.bandpass.low_hz * 150.0))
+                for i in idx:
+                    delays[i] = delay
+                    if trunk:
+                        quantiles[i] = config.ecg.envelope_quantile
             t = config.type
             self._mod_band = SosFilter(
                 signal.butter(
@@ -162,7 +167,9 @@ class Pipeline:
             self._filters.append(
                 (SosFilter(sos, len(self.columns)), list(range(len(self.columns))))
             )
-            delays.append(group_delay_s(sos, fs, math.sqrt(config.acc.low_hz * config.acc.high_hz)))
+            delays = [
+                group_delay_s(sos, fs, math.sqrt(config.acc.low_hz * config.acc.high_hz))
+            ] * len(self.channels)
             t = config.type
             self._acc_band = SosFilter(
                 signal.butter(
@@ -175,24 +182,28 @@ class Pipeline:
                 len(self.columns),
             )
             clonic_ratio = t.clonic_ratio_acc
-        self.timing = FrameTiming(
-            hop=self.hop,
-            window=window_frames * self.hop,
-            fs=fs,
-            delay=float(np.mean(delays)) * fs,
-            fill=1.0 - config.envelope.quantile,
-            settle=max(window_frames, math.ceil(config.settle_s * frame_fs)),
-        )
+        timings = [
+            FrameTiming(
+                hop=self.hop,
+                window=window_frames * self.hop,
+                fs=fs,
+                delay=delay * fs,
+                fill=1.0 - q,
+                settle=max(window_frames, math.ceil(config.settle_s * frame_fs)),
+            )
+            for delay, q in zip(delays, quantiles, strict=True)
+        ]
+        self.timing = timings[0]
         n = len(self.channels)
         n_features = (n if config.signal == EMG else 3 * n) + n
         self._framer = Framer(self.hop, n_features)
         self._runs = RunLength(len(self.columns))
         self._flat_samples = max(2, round(config.quality.flat_run_s * fs))
-        self._envelope = MovingQuantile(window_frames, n, config.envelope.quantile)
+        self._envelope = MovingQuantile(window_frames, quantiles)
         self._settle_frames = self.timing.settle
         self.detectors = [
-            ChannelDetector(config, self.timing, ch.name, ch.location, ch.units, clonic_ratio)
-            for ch in self.channels
+            ChannelDetector(config, timing, ch.name, ch.location, ch.units, clonic_ratio)
+            for ch, timing in zip(self.channels, timings, strict=True)
         ]
         self.reset()
 

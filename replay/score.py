@@ -113,3 +113,20 @@ def score(
         type_matches=types,
         latencies_s=latency,
     )
+
+
+def merge_channels(episodes: Sequence[Interval], channel: str = "*") -> list[dict[str, object]]:
+    """Join episodes of all channels into one sequence: overlapping ones become one.
+
+    For recordings whose truth says when something happened but not on which channel (the
+    cued gestures of a multi-channel armband). ``type`` and ``decided`` come from the first
+    episode of each joined group.
+    """
+    ordered = sorted(episodes, key=lambda e: _f(e, "start"))
+    out: list[dict[str, object]] = []
+    for e in ordered:
+        if out and _f(e, "start") <= _f(out[-1], "end"):
+            out[-1]["end"] = max(_f(out[-1], "end"), _f(e, "end"))
+            continue
+        out.append({**e, "channel": channel})
+    return out

@@ -19,7 +19,7 @@ def test_framer_averages_whole_frames_and_keeps_the_rest() -> None:
 def test_moving_quantile_matches_a_direct_order_statistic() -> None:
     rng = np.random.default_rng(5)
     x = rng.random((200, 3))
-    mq = MovingQuantile(30, 3, 0.6)
+    mq = MovingQuantile(30, [0.6, 0.6, 0.6])
     out = np.concatenate([mq.process(x[:70]), mq.process(x[70:71]), mq.process(x[71:])])
     padded = np.concatenate([np.zeros((29, 3)), x])
     for i in (0, 29, 50, 199):
@@ -28,7 +28,7 @@ def test_moving_quantile_matches_a_direct_order_statistic() -> None:
 
 
 def test_moving_quantile_ignores_an_impulse_shorter_than_its_share() -> None:
-    mq = MovingQuantile(30, 1, 0.6)
+    mq = MovingQuantile(30, [0.6])
     x = np.ones((100, 1))
     x[50:62] = 1000.0  # 12 of 30 frames: 40 %, the longest impulse it ignores
     out = mq.process(x)

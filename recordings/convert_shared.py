@@ -1,0 +1,110 @@
+"""Convert the public recordings in ``../shared/data`` into spasmwatch CSV files here.
+
+Run once by a developer (``python recordings/convert_shared.py ../shared/data``); the tests
+and the bench read only the converted files in this folder. Each conversion keeps the
+original numbers (device counts) and says where they came from in the file's comments.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+
+HERE = Path(__file__).resolve().parent
+#: The Myo armband samples at 200 Hz; the published files stamp rows at about 1 kHz and repeat
+#: each value until the next arrives (sample and hold).
+MYO_FS = 200.0
+
+
+def write_csv(
+    path: Path,
+    fs: float,
+    channels: list[str],
+    x: np.ndarray,
+    comments: dict[str, str],
+    fmt: str = "%d",
+) -> None:
+    t = np.arange(len(x)) / fs
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        for k, v in comments.items():
+            fh.write(f"# {k}: {v}\n")
+        fh.write("time," + ",".join(channels) + "\n")
+        np.savetxt(fh, np.column_stack([t, x]), fmt=["%.3f"] + [fmt] * x.shape[1], delimiter=",")
+
+
+def emggo(shared: Path) -> None:
+    m = scipy.io.loadmat(
+        shared / "emggo_ta_sample" / "sample_data_TA_250Hz.mat",
+        squeeze_me=True,
+        struct_as_record=False,
+    )
+    x = np.asarray(m["EMG"].channelData, dtype=float)
+    fs = float(m["EMG"].fs)
+    write_csv(
+        HERE / "emggo_ta_250hz.csv",
+        fs,
+        ["tibialis_anterior"],
+        x[:, None],
+        {
+            "source": "emgGO sample recording (GallVp/emgGO, samples/Sample Data.mat), MIT licence, Rashid et al. 2019",
+            "signal": "emg",
+            "location": "right shin (tibialis anterior)",
+            "units": "au",
+            "truth": "56 activation bursts (emgGO detection tutorial); count only",
+        },
+        fmt="%.5g",
+    )
+
+
+def myo(shared: Path) -> None:
+    folder = shared / "myo_gestures_s01"
+    for series, name in (
+        (1, "1_raw_data_13-12_22.03.16.txt.gz"),
+        (2, "2_raw_data_13-13_22.03.16.txt.gz"),
+    ):
+        with gzip.open(folder / name, "rt") as fh:
+            d = np.loadtxt(fh, skiprows=1)
+        t_ms = d[:, 0] - d[0, 0]
+        counts = np.round(d[:, 1:9] * 1e5).astype(int)
+        labels = d[:, 9].astype(int)
+        grid = np.arange(0, t_ms[-1], 1000 / MYO_FS)
+        rows = np.searchsorted(t_ms, grid, side="right") - 1  # the value held at each 5 ms tick
+        x = counts[rows]
+        # Truth: the cued gestures (classes 2-7); class 1 is the hand at rest, 0 unmarked.
+        gesture = (labels >= 2).astype(int)
+        edges = np.flatnonzero(np.diff(np.r_[0, gesture, 0]))
+        truth = [
+            {
+                "start": round(t_ms[a] / 1000, 3),
+                "end": round(t_ms[min(b, len(t_ms) - 1)] / 1000, 3),
+                "channel": "*",
+                "gesture": int(labels[a]),
+            }
+            for a, b in zip(edges[::2], edges[1::2], strict=True)
+        ]
+        stem = f"myo_forearm_s01_series{series}"
+        write_csv(
+            HERE / f"{stem}.csv",
+            MYO_FS,
+            [f"myo{i}" for i in range(1, 9)],
+            x,
+            {
+                "source": "UCI 'EMG data for gestures', subject 01 (Lobov et al. 2018, Sensors 18:1122), CC BY 4.0",
+                "signal": "emg",
+                "location": "right forearm",
+                "units": "counts",
+                "conversion": "Myo int8 counts (file values x 1e5), held values taken every 5 ms",
+            },
+        )
+        (HERE / f"{stem}.truth.json").write_text(json.dumps(truth, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    root = Path(sys.argv[1] if len(sys.argv) > 1 else HERE.parent.parent / "shared" / "data")
+    emggo(root)
+    myo(root)
