@@ -129,8 +129,8 @@ class ThresholdConfig(_Frozen):
     offset criteria use), even if some muscle tone above rest remains; None turns that off.
     """
 
-    on_db: float = Field(default=3.0, ge=0)
-    off_db: float = Field(default=1.5, ge=0)
+    on_db: float = Field(default=4.5, ge=0)
+    off_db: float = Field(default=2.5, ge=0)
     on_above: float = Field(default=0.0, ge=0)
     off_above: float = Field(default=0.0, ge=0)
     spread: bool = True

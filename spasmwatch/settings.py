@@ -27,8 +27,8 @@ ch1 = "left calf"
 
 [detector]
 preset = "default"                 # or "aasm" (limb-movement scoring rules)
-on_db = 3.0                        # start at least this far over rest (more where rest is noisy)
-off_db = 1.5                       # stay in the episode while above this
+on_db = 4.5                        # start at least this far over rest (more where rest is noisy)
+off_db = 2.5                       # stay in the episode while above this
 min_duration_s = 0.5
 merge_gap_s = 0.5
 mains_hz = "auto"                  # "auto", 50, 60 or "off"

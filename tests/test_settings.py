@@ -21,7 +21,7 @@ def test_the_example_is_valid_and_gives_a_detector(tmp_path: Path) -> None:
     assert settings.location("ch1") == "left calf"
     assert settings.location("ch9") == "unspecified"
     config = settings.detector.build("emg")
-    assert (config.threshold.on_db, config.threshold.off_db) == (3.0, 1.5)
+    assert (config.threshold.on_db, config.threshold.off_db) == (4.5, 2.5)
 
 
 def test_overrides_reach_the_detector(tmp_path: Path) -> None:
