@@ -315,6 +315,56 @@ def cmd_episodes(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- bench -----------------------------------------------------------------------------------
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from replay import bench
+
+    results: list[bench.Result] = []
+    methods = [] if args.no_baselines else list(bench.BASELINES)
+    for case in bench.suite(quick=args.quick):
+        if not args.json:
+            duration = case.block.n_samples / case.block.fs
+            print(f"{case.name}: {case.what} ({duration / 60:.0f} min)", flush=True)
+        for r in [bench.run_ours(case)] + [bench.run_baseline(m, case) for m in methods]:
+            results.append(r)
+            print(bench.as_json(r) if args.json else bench.table_row(r), flush=True)
+    ours = [r for r in results if r.method == "spasmwatch"]
+    scored = [r for r in ours if r.f1 is not None]
+    f1 = [r.f1 for r in scored if r.f1 is not None]
+    onset = [r.onset_med_ms for r in scored if r.onset_med_ms is not None]
+    false = [r.false_per_h for r in scored if r.false_per_h is not None]
+    types = [r.type_pct for r in scored if r.type_pct is not None]
+    latency = [r.latency_med_ms for r in scored if r.latency_med_ms is not None]
+    summary: dict[str, object] = {
+        "mean_f1": sum(f1) / len(f1) if f1 else None,
+        "min_f1": min(f1) if f1 else None,
+        "onset_median_ms": sorted(onset)[len(onset) // 2] if onset else None,
+        "max_false_per_h": max(false) if false else None,
+        "type_agreement_pct": sum(types) / len(types) if types else None,
+        "latency_median_ms": sorted(latency)[len(latency) // 2] if latency else None,
+    }
+    counts = {r.case: (r.detected, r.expected) for r in ours if r.f1 is None}
+    if args.json:
+        print(json.dumps({"summary": summary, "counts": counts}))
+        return 0
+
+    def show(key: str, spec: str) -> str:
+        v = summary[key]
+        return "-" if not isinstance(v, int | float) else format(v, spec)
+
+    print(
+        f"spasmwatch over the suite: mean F1 {show('mean_f1', '.3f')} (lowest {show('min_f1', '.3f')}), "
+        f"onset error median {show('onset_median_ms', '.0f')} ms (median of the cases' medians), "
+        f"false episodes up to {show('max_false_per_h', '.1f')}/h, type agreement "
+        f"{show('type_agreement_pct', '.0f')} %, live latency median {show('latency_median_ms', '.0f')} ms"
+    )
+    for name, (n, expected) in counts.items():
+        print(f"{name}: {n} detected, {expected} expected")
+    return 0
+
+
 # -- config ----------------------------------------------------------------------------------
 
 
@@ -426,6 +476,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="one JSON object per episode per line")
     e.add_argument("--since", type=_time, help="only episodes from this date or time on")
     e.set_defaults(func=cmd_episodes)
+
+    b = sub.add_parser("bench", help="measure detection against known answers")
+    bsub = b.add_subparsers(dest="what", required=True, parser_class=_Parser)
+    acc = bsub.add_parser("accuracy", help="the detection suite, with NeuroKit2 and BioSPPy beside")
+    acc.add_argument("--json", action="store_true", help="one JSON object per result per line")
+    acc.add_argument("--quick", action="store_true", help="shorter cases, no 8-hour night")
+    acc.add_argument("--no-baselines", action="store_true", help="spasmwatch alone")
+    b.set_defaults(func=cmd_bench)
 
     c = sub.add_parser("config", help="check or show the settings file")
     csub = c.add_subparsers(dest="action", required=True, parser_class=_Parser)

@@ -1,0 +1,50 @@
+"""A regression guard for detection: per-case F1 floors on a small fixed suite (not timed).
+
+The floors sit a little under what the detector reaches today (``spasmwatch bench accuracy``
+prints the full table); a change that breaks detection falls through them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from replay import bench
+
+FLOORS = {
+    "limb-20dB": 0.9,
+    "trunk-20dB": 0.9,
+    "limb-10dB": 0.85,
+    "neck-10dB": 0.85,
+    "electrode-off": 0.9,
+    "saturation": 0.9,
+    "12-bit counts": 0.9,
+    "myo_forearm_s01_series1": 0.8,
+    "myo_forearm_s01_series2": 0.8,
+}
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, bench.Result]:
+    out = {}
+    for case in bench.suite(quick=True):
+        if case.name in FLOORS or case.name == "emggo_ta_250hz":
+            out[case.name] = bench.run_ours(case)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_f1_floor(results: dict[str, bench.Result], name: str) -> None:
+    r = results[name]
+    assert r.f1 is not None
+    assert r.f1 >= FLOORS[name], bench.table_row(r)
+
+
+def test_the_real_tibialis_recording_has_56_bursts(results: dict[str, bench.Result]) -> None:
+    r = results["emggo_ta_250hz"]
+    assert r.detected is not None
+    assert abs(r.detected - 56) <= 2
+
+
+def test_no_false_episodes_where_there_is_no_signal(results: dict[str, bench.Result]) -> None:
+    r = results["electrode-off"]
+    assert r.false_per_h == 0.0
