@@ -162,12 +162,15 @@ class EpisodeConfig(_Frozen):
 
 
 class TypeConfig(_Frozen):
-    """Telling tonic, clonic and mixed apart from the modulation of the episode.
+    """Telling tonic, clonic and mixed apart, one second of the episode at a time.
 
-    Clonus is rhythmic at 3-8 Hz. Each second of an episode is called clonic when the share of
-    its modulation power that falls in 3-8 Hz exceeds ``clonic_ratio``; an unmodulated signal
-    (white envelope fluctuation) gives the band's share of the reference band, a pure 3-8 Hz
-    rhythm gives 1, and the defaults lie midway between the two.
+    Clonus is rhythmic at 3-8 Hz. sEMG: a second is clonic when its 10 ms frame powers beat
+    at 3-8 Hz: their autocorrelation at some period in that range exceeds the one at half
+    that period by ``rhythm_contrast`` (on the simulated suite a burst train gives 0.75-1.2
+    at its median, a sustained contraction 0.3; 0.6 lies between). Accelerometer: a second is clonic when the
+    share of its 3-12 Hz movement power that lies in 3-8 Hz exceeds ``clonic_ratio_acc``
+    (white noise gives 5/9, a pure 3-8 Hz rhythm 1; the default lies between).
+    An episode whose seconds are mostly clonic is clonic, mostly not is tonic, else mixed.
     """
 
     band_low_hz: float = 3.0
@@ -175,6 +178,7 @@ class TypeConfig(_Frozen):
     reference_low_hz: float = 1.0
     reference_high_hz: float = 15.0
     clonic_ratio_emg: float = Field(default=0.65, gt=0, lt=1)
+    rhythm_contrast: float = Field(default=0.6, gt=0)
     clonic_ratio_acc: float = Field(default=0.78, gt=0, lt=1)
     window_s: float = Field(default=1.0, gt=0)
     mixed_low: float = Field(default=1 / 3, ge=0, le=1)

@@ -19,6 +19,8 @@ from detect.events import Episode, EpisodeType
 IDLE, CANDIDATE, ACTIVE = 0, 1, 2
 #: Power floor, so a perfectly flat (quantised) signal has a finite level in dB.
 POWER_FLOOR = 1e-20
+#: Frame powers are averaged over this long before looking for a rhythm, s.
+RHYTHM_SMOOTH_S = 0.03
 #: The rest spread starts here (dB) and is learnt during the warm-up.
 INITIAL_SPREAD_DB = 1.0
 #: The peak amplitude is the largest RMS over this long (the usual short sEMG RMS window).
@@ -74,6 +76,15 @@ class ChannelDetector:
         self._min_duration = config.episode.min_duration_s * timing.fs  # samples
         self._gap_frames = max(1, math.ceil(config.episode.merge_gap_s / frame_s - 1e-9))
         self._type_frames = max(1, round(config.type.window_s / frame_s))
+        frame_fs = 1.0 / frame_s
+        self._lags = np.arange(
+            max(2, math.floor(frame_fs / config.type.band_high_hz)),
+            max(3, math.ceil(frame_fs / config.type.band_low_hz)) + 1,
+        )
+        self._use_rhythm = config.signal == "emg"
+        # Powers averaged over 30 ms: a few tens of samples even at 200 Hz, still a quarter
+        # of the shortest clonus period (125 ms).
+        self._smooth = max(1, round(RHYTHM_SMOOTH_S * frame_fs))
         self._peak_frames = max(1, round(PEAK_WINDOW_S / frame_s))
         self.reset()
 
@@ -99,6 +110,7 @@ class ChannelDetector:
         self._win_q = 0.0
         self._win_r = 0.0
         self._win_n = 0
+        self._win_p = np.zeros(self._type_frames)
         self._clonic_windows = 0
         self._windows = 0
         self._recent: deque[float] = deque(maxlen=self._peak_frames)
@@ -268,12 +280,40 @@ class ChannelDetector:
         self._peak_p = max(self._peak_p, sum(self._recent) / len(self._recent))
         self._win_q += q
         self._win_r += r
+        self._win_p[self._win_n] = frame_p
         self._win_n += 1
         if self._win_n >= self._type_frames:
             self._close_type_window()
 
+    def _rhythmic(self, p: npt.NDArray[np.float64]) -> bool | None:
+        """Whether frame powers beat at 3-8 Hz: clonus, bursts at a steady rate.
+
+        From the autocorrelation of the (detrended) powers: a rhythm of period T gives a peak
+        at T and a trough at T/2, while a slow swell or plain noise does not. None when the
+        window is too short to tell (under two periods of the slowest rhythm).
+        """
+        if self._smooth > 1 and len(p) >= self._smooth:
+            p = np.convolve(p, np.ones(self._smooth) / self._smooth, mode="valid")
+        n = len(p)
+        lags = self._lags[self._lags * 2 <= n]
+        if len(lags) == 0:
+            return None
+        t = np.arange(n, dtype=np.float64)
+        x = p - np.polyval(np.polyfit(t, p, 1), t)
+        energy = float(np.dot(x, x))
+        if energy <= 0:
+            return False
+        acf = np.array([np.dot(x[: n - lag], x[lag:]) for lag in range(int(lags[-1]) + 1)]) / energy
+        contrast = acf[lags] - acf[lags // 2]
+        return bool(np.max(contrast) > self.config.type.rhythm_contrast)
+
     def _close_type_window(self) -> None:
-        if self._win_r > 0:
+        if self._use_rhythm:
+            verdict = self._rhythmic(self._win_p[: self._win_n])
+            if verdict is not None:
+                self._windows += 1
+                self._clonic_windows += int(verdict)
+        elif self._win_r > 0:
             self._windows += 1
             if self._win_q / self._win_r > self.clonic_ratio:
                 self._clonic_windows += 1
@@ -300,7 +340,7 @@ class ChannelDetector:
         return (self._last_above - self._onset + 1) * t.hop - (1 - 2 * t.fill) * t.window
 
     def _type(self) -> EpisodeType:
-        if self._win_n * 2 >= self._type_frames or self._windows == 0:
+        if self._windows == 0:  # a short episode: judge the part there is
             self._close_type_window()
         if self._windows == 0:
             return "unknown"
