@@ -16,6 +16,18 @@ from replay.score import score
 LIMB_SEED, TRUNK_SEED, MONITOR_SEED = 7001, 7002, 7003
 
 
+def long_first_episode_seed() -> int:
+    """A seed whose first simulated spasm starts early and lasts long, so a test can stop the
+    monitor while it is surely still going."""
+    from sensor.simulate import SimConfig, SimulatedWearable
+
+    for seed in range(7300, 7400):
+        first = SimulatedWearable(SimConfig(fs_hz=1000.0, seconds=120.0, seed=seed)).truth[0]
+        if first.start < 20 and first.duration > 15:
+            return seed
+    raise AssertionError("no such seed")
+
+
 def test_version_and_help_on_every_subcommand() -> None:
     out = run_cli("--version")
     assert out.returncode == 0
@@ -177,7 +189,14 @@ def _open_rows(db: Path) -> list[tuple[int, str]]:
 def test_a_monitor_stopped_during_an_episode_keeps_it(tmp_path: Path, how: signal.Signals) -> None:
     db = tmp_path / "log.db"
     proc = start_cli(
-        "monitor", "--simulate", "--speed", "10", "--seed", str(MONITOR_SEED), "--db", str(db)
+        "monitor",
+        "--simulate",
+        "--speed",
+        "5",
+        "--seed",
+        str(long_first_episode_seed()),
+        "--db",
+        str(db),
     )
     try:
         (row_id, _), *_ = wait_for(lambda: _open_rows(db), 90, "an open episode in the log")
