@@ -175,9 +175,6 @@ class TypeConfig(_Frozen):
 
     band_low_hz: float = 3.0
     band_high_hz: float = 8.0
-    reference_low_hz: float = 1.0
-    reference_high_hz: float = 15.0
-    clonic_ratio_emg: float = Field(default=0.65, gt=0, lt=1)
     rhythm_contrast: float = Field(default=0.6, gt=0)
     clonic_ratio_acc: float = Field(default=0.78, gt=0, lt=1)
     window_s: float = Field(default=1.0, gt=0)

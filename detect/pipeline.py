@@ -45,7 +45,8 @@ class Features:
     power : ndarray, shape (n_frames, n_channels)
         Envelope power (robust mean square over the envelope window), units squared.
     q, r : ndarray, shape (n_frames, n_channels)
-        Modulation power in the clonus band and in the reference band.
+        Accelerometer: movement power in the clonus band (3-8 Hz) and in the whole band
+        (zeros for sEMG, whose type comes from the rhythm of ``frames``).
     usable : ndarray, shape (n_frames,), bool
         False where samples were lost or the filters are still settling after a gap.
     flat : ndarray, shape (n_frames, n_channels), bool
@@ -144,24 +145,7 @@ class Pipeline:
                     delays[i] = delay
                     if trunk:
                         quantiles[i] = config.ecg.envelope_quantile
-            t = config.type
-            self._mod_band = SosFilter(
-                signal.butter(
-                    2, [t.band_low_hz, t.band_high_hz], "bandpass", fs=frame_fs, output="sos"
-                ),
-                len(self.channels),
-            )
-            self._mod_ref = SosFilter(
-                signal.butter(
-                    2,
-                    [t.reference_low_hz, min(t.reference_high_hz, 0.45 * frame_fs)],
-                    "bandpass",
-                    fs=frame_fs,
-                    output="sos",
-                ),
-                len(self.channels),
-            )
-            clonic_ratio = t.clonic_ratio_emg
+            clonic_ratio = 0.0  # sEMG types come from the rhythm of frame powers
         else:
             sos = acc_sos(config.acc, fs)
             self._filters.append(
@@ -211,10 +195,7 @@ class Pipeline:
         """Forget the stream; the next block is its beginning."""
         for f, _ in self._filters:
             f.reset()
-        if self.config.signal == EMG:
-            self._mod_band.reset()
-            self._mod_ref.reset()
-        else:
+        if self.config.signal == ACC:
             self._acc_band.reset()
         self._framer.reset()
         self._runs.reset()
@@ -261,9 +242,7 @@ class Pipeline:
         p_frames = framed[:, :n]
         flat = framed[:, -n:] > 0.5
         if emg:
-            mb = self._mod_band.filter(p_frames, frame_lost)
-            mr = self._mod_ref.filter(p_frames, frame_lost)
-            q, r = mb * mb, mr * mr
+            q = r = np.zeros_like(p_frames)
         else:
             q, r = framed[:, n : 2 * n], framed[:, 2 * n : 3 * n]
         power = self._envelope.process(p_frames)
