@@ -158,7 +158,6 @@ class EpisodeConfig(_Frozen):
 
     min_duration_s: float = Field(default=0.5, ge=0)
     merge_gap_s: float = Field(default=0.5, ge=0)
-    max_duration_s: float | None = Field(default=None, gt=0)
 
 
 class TypeConfig(_Frozen):
@@ -224,7 +223,9 @@ def preset(name: str, signal: Literal["emg", "acc"] = "emg") -> DetectorConfig:
     ``aasm``
         the AASM/WASM rules for scoring limb movements (Zucconi et al. 2006, updated by the
         IRLSSG in 2016): onset at 8 uV over rest, offset when within 2 uV of rest for 0.5 s,
-        duration 0.5-10 s.
+        at least 0.5 s. The rules' upper limit (10 s; 45 s for large muscle groups) decides
+        which movements count in a periodic series, so it belongs to scoring series of
+        movements, not to finding them: episodes are reported whatever their length.
     """
     if name == "default":
         return DetectorConfig(signal=signal)
@@ -237,6 +238,6 @@ def preset(name: str, signal: Literal["emg", "acc"] = "emg") -> DetectorConfig:
             threshold=ThresholdConfig(
                 on_db=0.0, off_db=0.0, on_above=8.0, off_above=2.0, spread=False, release_db=None
             ),
-            episode=EpisodeConfig(min_duration_s=0.5, merge_gap_s=0.5, max_duration_s=10.0),
+            episode=EpisodeConfig(min_duration_s=0.5, merge_gap_s=0.5),
         )
     raise ValueError(f"unknown detector preset {name!r} (choose default or aasm)")

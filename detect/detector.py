@@ -100,7 +100,6 @@ class ChannelDetector:
         self._rise: int | None = None
         self._onset = 0
         self._last_above = 0
-        self._open: Episode | None = None
         self._onset_sample = 0
         self._sum_p = 0.0
         self._sum_db = 0.0
@@ -239,8 +238,7 @@ class ChannelDetector:
             if self.state == CANDIDATE and self._run_duration() >= self._min_duration:
                 self.state = ACTIVE
                 self._onset_sample = self._onset_index()
-                self._open = self._episode("open", k, None)
-                events.append(self._open)
+                events.append(self._episode("open", k, None))
             if k - self._last_above >= self._gap_frames:
                 if self.state == ACTIVE:
                     events.append(self._finish("ended", k))
@@ -371,5 +369,4 @@ class ChannelDetector:
 
     def _finish(self, state: str, k: int) -> Episode:
         offset = max(self._onset_sample + 1, self._offset_index())
-        self._open = None
         return self._episode(state, k, offset)
