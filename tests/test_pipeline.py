@@ -156,6 +156,9 @@ def test_aasm_preset_uses_absolute_uv_thresholds() -> None:
     cfg = preset("aasm")
     assert (cfg.threshold.on_above, cfg.threshold.off_above) == (8.0, 2.0)
     assert cfg.episode.min_duration_s == 0.5
+    sim, block = simulated(5201, location="left calf", seconds=240.0)
+    found = [e.as_dict() for e in detect(cfg, block, "left calf") if e.state != "open"]
+    assert score(found, [t.as_dict() for t in sim.truth]).f1 >= 0.9
     with pytest.raises(ValueError, match="unknown detector preset"):
         preset("nope")
 
