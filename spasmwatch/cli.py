@@ -170,9 +170,11 @@ def _sim_config(
         )
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise UsageError(
-            f"{'.'.join(map(str, err['loc'])) or 'simulation'}: {err['msg']}"
-        ) from None
+        names = {"fs_hz": "--fs", "channels": "--channels", "snr_db": "--snr-db", "seconds": "--seconds",
+                 "drop_fraction": "--drop-packets", "battery_drain_per_h": "--battery-drain"}  # fmt: skip
+        where = ", ".join(names.get(str(p), str(p)) for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        raise UsageError(f"{where}: {message}" if where else message) from None
 
 
 # -- simulate --------------------------------------------------------------------------------

@@ -237,3 +237,21 @@ def test_episodes_on_an_empty_log_and_a_foreign_file(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert "not a spasmwatch log" in out.stderr
     assert foreign.read_text() == "hello"
+
+
+def test_out_of_range_simulation_options_name_the_option(tmp_path: Path) -> None:
+    out = run_cli(
+        "monitor",
+        "--simulate",
+        "--channels",
+        "12",
+        "--seconds",
+        "1",
+        "--db",
+        str(tmp_path / "l.db"),
+    )
+    assert out.returncode == 2
+    assert "spasmwatch: error: --channels: Input should be less than or equal to 8" in out.stderr
+    out = run_cli("simulate", "--out", str(tmp_path / "x.csv"), "--fs", "100")
+    assert out.returncode == 2
+    assert "simulated sEMG runs at 200-4000 Hz, not 100" in out.stderr
