@@ -7,12 +7,13 @@ from pathlib import Path
 
 from detect.events import Episode
 from detect.pipeline import Pipeline
+from replay.bdf import EdfRecording
 from replay.csvio import CsvRecording
 from replay.errors import ReplayError
 from sensor.block import Block
 
 
-def open_recording(path: str | Path, signal: str) -> CsvRecording:
+def open_recording(path: str | Path, signal: str) -> CsvRecording | EdfRecording:
     """Open a recording by its file type.
 
     Raises
@@ -23,8 +24,13 @@ def open_recording(path: str | Path, signal: str) -> CsvRecording:
     p = Path(path)
     if p.suffix.lower() in (".csv", ".txt"):
         return CsvRecording(p, signal)
+    if p.suffix.lower() in (".bdf", ".edf"):
+        if not p.exists():
+            raise ReplayError(p, "cannot open: No such file or directory")
+        return EdfRecording(p, signal)
     raise ReplayError(
-        p, f"unknown recording type {p.suffix or '(no suffix)'!r}; spasmwatch reads .csv"
+        p,
+        f"unknown recording type {p.suffix or '(no suffix)'!r}; spasmwatch reads .csv, .edf and .bdf",
     )
 
 

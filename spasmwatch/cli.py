@@ -31,6 +31,7 @@ from sensor.frame import FrameAssembler, decode_frame
 from sensor.meta import package_version
 from sensor.simulate import SimConfig, SimulatedWearable
 from spasmwatch.monitor import monitor_simulated
+from spasmwatch.recorder import Recorder, default_path, tidy
 from spasmwatch.settings import EXAMPLE, Settings, SettingsError, default_config_path, load, to_toml
 from spasmwatch.view import LiveView, PlainView, View, describe, duration_text
 
@@ -120,6 +121,26 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             view.say(f"{header}.")
         view.say(f"Episodes are logged to {db}. Running {until}.")
         writer = ResilientLog(episode_log, lambda text: view.say(f"warning: {text}"))
+        folder = db.parent / "recordings"
+        if not args.no_record:
+            for line in tidy(folder, settings.recording.keep_days, datetime.now().astimezone()):
+                view.say(line)
+
+        def make_recorder(first: Block, start: datetime) -> Recorder | None:
+            if args.no_record:
+                return None
+            path = Path(args.record) if args.record else default_path(folder, start, "simulated")
+            view.say(f"Raw signal recorded to {path}.")
+            return Recorder(
+                path,
+                first,
+                start,
+                locations=locations,
+                patient=settings.patient,
+                recording=f"spasmwatch_{package_version()} simulated seed {seed}",
+                warn=lambda text: view.say(f"warning: {text}"),
+            )
+
         stats = asyncio.run(
             monitor_simulated(
                 sim,
@@ -130,6 +151,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
                 settings=settings,
                 locations=locations,
                 today=today,
+                recorder_factory=make_recorder,
             )
         )
     how = "Stopped" if stats.stopped else "Finished"
@@ -223,6 +245,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     recording = open_recording(args.file, args.signal)
     info = recording.info
+    if getattr(recording, "damaged", False):
+        print(
+            f"warning: {args.file} was cut short (its writer stopped); replaying up to its last "
+            f"whole record. 'spasmwatch repair {args.file}' makes it whole for other tools.",
+            file=sys.stderr,
+        )
     start = args.start or info.start
     if args.db and start is None:
         recording.close()
@@ -314,6 +342,18 @@ def cmd_episodes(args: argparse.Namespace) -> int:
             f"{r.channel} ({r.location})"
         )
     print(f"{len(rows)} episode{'s' if len(rows) != 1 else ''}")
+    return 0
+
+
+# -- repair ----------------------------------------------------------------------------------
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from replay.bdf import repair
+
+    for name in args.files:
+        n = repair(name)
+        print(f"{name}: {n} whole record{'s' if n != 1 else ''}; the header now says so")
     return 0
 
 
@@ -437,6 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--db", help=f"episode log (default {default_db_path()})")
     m.add_argument("--config", help=f"settings file (default {default_config_path()})")
     m.add_argument(
+        "--record", metavar="FILE.bdf", help="record the raw signal here (default: beside the log)"
+    )
+    m.add_argument("--no-record", action="store_true", help="do not record the raw signal")
+    m.add_argument(
         "--drop-packets", type=float, default=0.0, metavar="FRACTION", help="simulate a lossy link"
     )
     m.add_argument(
@@ -464,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_simulate)
 
     r = sub.add_parser("replay", help="run a recording through the live pipeline")
-    r.add_argument("file", help="a recording (.csv)")
+    r.add_argument("file", help="a recording (.csv, .edf or .bdf)")
     signal_args(r, None, "default: --config placements, else unspecified")
     r.add_argument("--start", type=_time, help="wall-clock start when the file does not say")
     r.add_argument("--json", action="store_true", help="one JSON object per episode per line")
@@ -478,6 +522,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="one JSON object per episode per line")
     e.add_argument("--since", type=_time, help="only episodes from this date or time on")
     e.set_defaults(func=cmd_episodes)
+
+    rp = sub.add_parser("repair", help="make a recording whose writer was killed whole again")
+    rp.add_argument("files", nargs="+", help="EDF or BDF files")
+    rp.set_defaults(func=cmd_repair)
 
     b = sub.add_parser("bench", help="measure detection against known answers")
     bsub = b.add_subparsers(dest="what", required=True, parser_class=_Parser)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,12 +21,13 @@ from detect.config import DetectorConfig
 from detect.events import Episode
 from detect.pipeline import Pipeline
 from episodes.resilient import ResilientLog
-from sensor.block import concat
+from sensor.block import Block, concat
 from sensor.errors import DecodeError
 from sensor.frame import FrameAssembler, decode_frame
 from sensor.meta import package_version
 from sensor.simulate import SimulatedWearable
 from spasmwatch.alerts import AlertWatch
+from spasmwatch.recorder import Recorder
 from spasmwatch.settings import Settings
 from spasmwatch.view import ChannelStatus, Status, View
 
@@ -118,6 +119,7 @@ async def monitor_simulated(
     locations: Mapping[str, str],
     today: dict[str, tuple[int, float]] | None = None,
     stop: asyncio.Event | None = None,
+    recorder_factory: Callable[[Block, datetime], Recorder | None] | None = None,
 ) -> MonitorStats:
     """Run the live pipeline on the simulated wearable until it ends or ``stop`` is set.
 
@@ -129,6 +131,8 @@ async def monitor_simulated(
         Channel -> body location.
     today : dict
         Episodes already logged today per location (count, total seconds).
+    recorder_factory : callable
+        Makes the raw-signal recorder once the first samples (and so the start) are known.
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -149,6 +153,7 @@ async def monitor_simulated(
     session_start: datetime | None = None
     last_beat = last_frame = time.monotonic()
     open_since: dict[str, int] = {}
+    recorder: Recorder | None = None
 
     def clock() -> datetime:
         start = session_start or datetime.now(UTC)
@@ -159,6 +164,8 @@ async def monitor_simulated(
         for ev in events:
             if episode_log is not None:
                 episode_log.record(session_start, ev)
+            if recorder is not None:
+                recorder.episode(ev)
             if ev.state == "open":
                 open_since[ev.channel] = ev.onset_index
                 at = session_start + timedelta(seconds=ev.start_s)
@@ -266,6 +273,11 @@ async def monitor_simulated(
                             version=package_version(),
                             patient=settings.patient,
                         )
+                    if recorder_factory is not None:
+                        recorder = recorder_factory(blocks[0], session_start)
+                if recorder is not None:
+                    for b in blocks:
+                        recorder.write(b)
                 handle(pipeline.process(concat(blocks)))
                 stats.samples = assembler.index
             now = time.monotonic()
@@ -290,6 +302,8 @@ async def monitor_simulated(
             handle(pipeline.flush())
             if episode_log is not None:
                 episode_log.end_session(clock())
+        if recorder is not None:
+            recorder.close()
         if episode_log is not None:
             stats.unsaved = episode_log.pending
         view.close()

@@ -151,3 +151,88 @@ def test_the_monitor_listens_on_no_network_port(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+def _ended_rows(db: Path) -> list[tuple[str, float]]:
+    if not db.exists():
+        return []
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute(
+            "SELECT channel, duration_s FROM episodes WHERE state = 'ended'"
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()
+
+
+def test_a_killed_recording_monitor_leaves_a_file_other_tools_open(tmp_path: Path) -> None:
+    import warnings
+
+    import mne
+    import pyedflib
+    from conftest import start_cli, wait_for
+
+    db = tmp_path / "log.db"
+    proc = start_cli("monitor", "--simulate", "--speed", "10", "--seed", "7003", "--db", str(db))
+    try:
+        wait_for(lambda: _ended_rows(db), 120, "an episode to end")
+        files = wait_for(lambda: list((tmp_path / "recordings").glob("*.bdf")), 10, "the recording")
+        size = files[0].stat().st_size
+        # The annotation goes out with the next whole record: wait for two more.
+        wait_for(lambda: files[0].stat().st_size > size + 2 * 3 * 1001, 30, "two more records")
+        proc.kill()
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    bdf = files[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = mne.io.read_raw_bdf(bdf, preload=False, verbose="error")
+    header = 256 * 3
+    record = 3 * (1000 + 80)
+    assert raw.n_times == (bdf.stat().st_size - header) // record * 1000  # every whole record
+    notes = [d for d in raw.annotations.description if d.startswith("spasm")]
+    assert len(notes) >= 1
+    out = run_cli("repair", str(bdf))
+    assert out.returncode == 0
+    f = pyedflib.EdfReader(str(bdf))
+    assert f.getNSamples()[0] == raw.n_times
+    f.close()
+
+
+def test_replaying_our_recording_gives_the_episodes_it_annotates(tmp_path: Path) -> None:
+    import json
+
+    from replay.bdf import EdfRecording
+    from replay.score import score
+
+    db = tmp_path / "log.db"
+    bdf = tmp_path / "night.bdf"
+    out = run_cli(
+        "monitor",
+        "--simulate",
+        "--seconds",
+        "240",
+        "--speed",
+        "100",
+        "--seed",
+        "7004",
+        "--db",
+        str(db),
+        "--record",
+        str(bdf),
+    )
+    assert out.returncode == 0, out.stderr
+    truth = EdfRecording(bdf, "emg").truth
+    assert len(truth) >= 3
+    rep = run_cli("replay", str(bdf), "--json", "--location", "left calf")
+    assert rep.returncode == 0, rep.stderr
+    found = [json.loads(line) for line in rep.stdout.splitlines()]
+    s = score(found, truth)
+    assert (s.false_positives, s.false_negatives) == (0, 0)
+    assert max(abs(e) for e in s.onset_errors_s) < 0.002
+    assert len(_ended_rows(db)) == len(truth)

@@ -1,0 +1,376 @@
+"""BDF+ recordings written as samples arrive, so a killed process loses at most one record.
+
+No library writes BDF+ incrementally with annotations that survive a kill (pyEDFlib keeps
+annotations in memory until it closes; edfio writes whole files only), so the records are
+written here with numpy, following the EDF+ and BDF+ specifications: the header first with
+the record count -1, then each data record in one ``write()`` (every signal's 24-bit samples
+and a ``BDF Annotations`` signal holding the record's time-keeping entry and any annotations
+that are ready), and the record count at byte 236 on close. Reading uses the libraries.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from replay.csvio import CsvInfo
+from replay.errors import ReplayError
+from sensor.block import Block
+
+#: Digital range of 24-bit BDF samples.
+DIGITAL_MIN, DIGITAL_MAX = -8_388_608, 8_388_607
+#: Physical range by unit: sEMG +-100 mV (0.012 uV steps), acceleration +-16 g, counts as they are.
+PHYSICAL_RANGE = {"uV": 100_000.0, "g": 16.0, "counts": float(DIGITAL_MAX), "au": 100_000.0}
+#: Bytes of annotation text each record can carry (a multiple of 3: BDF samples are 3 bytes).
+ANNOTATION_BYTES = 240
+#: fsync after this many records, so power loss costs at most this many seconds.
+FSYNC_RECORDS = 10
+RECORD_COUNT_OFFSET = 236
+
+
+def _field(value: object, width: int) -> bytes:
+    text = str(value)
+    if len(text) > width:
+        raise ValueError(f"header field {text!r} is longer than {width} characters")
+    return text.ljust(width).encode("ascii")
+
+
+def _number(value: float, width: int = 8) -> bytes:
+    text = (
+        f"{value:.6f}".rstrip("0").rstrip(".") if not float(value).is_integer() else str(int(value))
+    )
+    return _field(text[:width], width)
+
+
+def _edf_text(text: str) -> str:
+    """Header text fields are ASCII without spaces inside subfields."""
+    return "".join(c if 32 < ord(c) < 127 else "_" for c in text) or "X"
+
+
+def record_seconds(fs: float) -> float:
+    """The longest record of at most 1 s that holds a whole number of samples."""
+    for duration in (1.0, 0.5, 0.25, 0.2, 0.1):
+        n = fs * duration
+        if abs(n - round(n)) < 1e-9 and round(n) >= 1:
+            return duration
+    raise ReplayError(
+        "(recording)", f"no record length of at most 1 s fits {fs} Hz in whole samples"
+    )
+
+
+class BdfWriter:
+    """Write one stream as a BDF+ file, record by record.
+
+    Parameters
+    ----------
+    path : path
+        Created with mode 0600.
+    channels, units : sequence of str
+        Signal labels and units (``uV``, ``g``, ``counts``).
+    fs : float
+        Sampling rate, Hz.
+    start : datetime
+        Wall-clock time of sample 0.
+    patient : str or None
+        A pseudonym for the patient field.
+    recording : str
+        What made the recording (device, spasmwatch version), for the recording field.
+    transducers : sequence of str or None
+        Per signal, e.g. the body location.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        channels: Sequence[str],
+        units: Sequence[str],
+        fs: float,
+        start: datetime,
+        *,
+        patient: str | None = None,
+        recording: str = "spasmwatch",
+        transducers: Sequence[str] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.channels = tuple(channels)
+        self.units = tuple(units)
+        self.fs = fs
+        self.start = start.astimezone(UTC)
+        self.record_s = record_seconds(fs)
+        self.per_record = round(fs * self.record_s)
+        self.records = 0
+        self._buffer = np.zeros((0, len(self.channels)), dtype=np.float32)
+        self._pending: list[bytes] = []
+        self._scale = []
+        for u in self.units:
+            if u not in PHYSICAL_RANGE:
+                raise ReplayError(self.path, f"cannot record unit {u!r}")
+            self._scale.append(PHYSICAL_RANGE[u])
+        self._gain = np.array([DIGITAL_MAX / r for r in self._scale], dtype=np.float64)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        self._fd = fd
+        self._frac = self.start.microsecond / 1e6
+        os.write(fd, self._header(transducers, patient, recording))
+
+    def _header(
+        self, transducers: Sequence[str] | None, patient: str | None, recording: str
+    ) -> bytes:
+        ns = len(self.channels) + 1
+        t = self.start
+        head = b"".join(
+            [
+                b"\xffBIOSEMI",
+                _field(f"{_edf_text(patient or 'X')} X X X", 80),
+                _field(
+                    f"Startdate {t.strftime('%d-%b-%Y').upper()} X X {_edf_text(recording)}"[:80],
+                    80,
+                ),
+                _field(t.strftime("%d.%m.%y"), 8),
+                _field(t.strftime("%H.%M.%S"), 8),
+                _field(256 * (ns + 1), 8),
+                _field("BDF+C", 44),
+                _field(-1, 8),
+                _number(self.record_s),
+                _field(ns, 4),
+            ]
+        )
+        trans = list(transducers or [""] * len(self.channels))
+        labels = [*self.channels, "BDF Annotations"]
+        fields = [
+            [_field(_edf_text(x)[:16] if x != "BDF Annotations" else x, 16) for x in labels],
+            [_field(_edf_text(x)[:80] if x else "", 80) for x in trans] + [_field("", 80)],
+            [_field(u, 8) for u in self.units] + [_field("", 8)],
+            [_number(-r) for r in self._scale] + [_field(-1, 8)],
+            [_number(r) for r in self._scale] + [_field(1, 8)],
+            [_field(-DIGITAL_MAX, 8) for _ in self.channels] + [_field(DIGITAL_MIN, 8)],
+            [_field(DIGITAL_MAX, 8) for _ in self.channels] + [_field(DIGITAL_MAX, 8)],
+            [_field("", 80) for _ in labels],
+            [_field(self.per_record, 8) for _ in self.channels]
+            + [_field(ANNOTATION_BYTES // 3, 8)],
+            [_field("", 32) for _ in labels],
+        ]
+        return head + b"".join(b"".join(f) for f in fields)
+
+    def annotate(self, onset_s: float, duration_s: float | None, text: str) -> None:
+        """Queue an annotation (onset in seconds from sample 0; it may lie in the past)."""
+        onset = f"{self._frac + onset_s:+.3f}".encode()
+        dur = b"" if duration_s is None else b"\x15" + f"{duration_s:.3f}".encode()
+        clean = text.replace("\x14", " ").replace("\x15", " ").replace("\x00", " ").encode("utf-8")
+        tal = onset + dur + b"\x14" + clean[: ANNOTATION_BYTES - 40] + b"\x14\x00"
+        self._pending.append(tal)
+
+    def write(self, block: Block) -> None:
+        """Add samples; every complete record goes to disk at once (lost samples are written as 0)."""
+        if block.n_samples == 0:
+            return
+        self._buffer = (
+            np.concatenate([self._buffer, block.samples])
+            if len(self._buffer)
+            else np.array(block.samples)
+        )
+        while len(self._buffer) >= self.per_record:
+            self._write_record(self._buffer[: self.per_record])
+            self._buffer = self._buffer[self.per_record :]
+
+    def _annotation_bytes(self) -> bytes:
+        keep = (
+            f"{self._frac + self.records * self.record_s:+.6f}".rstrip("0").rstrip(".").encode()
+            + b"\x14\x14\x00"
+        )
+        out = bytearray(keep)
+        while self._pending and len(out) + len(self._pending[0]) <= ANNOTATION_BYTES:
+            out += self._pending.pop(0)
+        return bytes(out.ljust(ANNOTATION_BYTES, b"\x00"))
+
+    def _write_record(self, samples: npt.NDArray[np.float32]) -> None:
+        digital = np.clip(
+            np.round(samples.astype(np.float64) * self._gain), -DIGITAL_MAX, DIGITAL_MAX
+        )
+        as32 = digital.astype("<i4").T.copy()  # signal-major: all of signal 0, then signal 1...
+        three = as32.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+        os.write(self._fd, three + self._annotation_bytes())
+        self.records += 1
+        if self.records % FSYNC_RECORDS == 0:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Write what is left (the last record padded with zeros and an end marker), then the count."""
+        if self._fd < 0:
+            return
+        if len(self._buffer) or self._pending:
+            end_s = self.records * self.record_s + len(self._buffer) / self.fs
+            if len(self._buffer):
+                self.annotate(end_s, None, "recording ends")
+            pad = np.zeros(
+                (self.per_record - len(self._buffer) % self.per_record) % self.per_record,
+                np.float32,
+            )
+            rest = (
+                np.concatenate([self._buffer, np.repeat(pad[:, None], len(self.channels), axis=1)])
+                if len(self._buffer)
+                else np.zeros((self.per_record, len(self.channels)), np.float32)
+            )
+            self._buffer = self._buffer[:0]
+            self._write_record(rest)
+            while self._pending:
+                self._write_record(np.zeros((self.per_record, len(self.channels)), np.float32))
+        os.pwrite(self._fd, _field(self.records, 8), RECORD_COUNT_OFFSET)
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = -1
+
+
+def repair(path: str | Path) -> int:
+    """Make an unfinished EDF/BDF file whole: cut a partial last record, write the record count.
+
+    Returns the number of complete records. Raises ReplayError for a file that is not EDF/BDF.
+    """
+    p = Path(path)
+    try:
+        with open(p, "r+b") as fh:
+            head = fh.read(256)
+            if len(head) < 256 or head[:8] not in (b"\xffBIOSEMI", b"0       "):
+                raise ReplayError(p, "not an EDF or BDF file (byte 0)")
+            try:
+                header_bytes = int(head[184:192])
+                ns = int(head[252:256])
+            except ValueError as exc:
+                raise ReplayError(p, "damaged header (bytes 184-192, 252-256)") from exc
+            signals = fh.read(header_bytes - 256)
+            if len(signals) != header_bytes - 256:
+                raise ReplayError(p, f"header cut short at byte {256 + len(signals)}")
+            offset = ns * (16 + 80 + 8 * 5 + 80)
+            per = [int(signals[offset + 8 * i : offset + 8 * i + 8]) for i in range(ns)]
+            width = 3 if head[:8] == b"\xffBIOSEMI" else 2
+            record = width * sum(per)
+            size = fh.seek(0, os.SEEK_END)
+            n = (size - header_bytes) // record
+            fh.truncate(header_bytes + n * record)
+            fh.seek(RECORD_COUNT_OFFSET)
+            fh.write(_field(n, 8))
+    except OSError as exc:
+        raise ReplayError(p, f"cannot repair: {exc.strerror}") from exc
+    return n
+
+
+@dataclass(frozen=True)
+class _Head:
+    labels: list[str]
+    dims: list[str]
+    per_record: list[int]
+    records: int
+    fraction: float
+
+
+class EdfRecording:
+    """An EDF, EDF+, BDF or BDF+ file read in chunks through MNE (never whole).
+
+    A file whose writer was killed (record count -1, a partial last record) is read up to the
+    last whole record, with a warning. Annotations that start with ``spasm`` (as spasmwatch
+    writes them: ``spasm <channel> <type>``) are the recording's episodes.
+    """
+
+    CHUNK_S = 10.0
+
+    def __init__(self, path: str | Path, signal: str) -> None:
+        import warnings
+
+        import mne
+
+        self.path = Path(path)
+        self.signal = signal
+        suffix = self.path.suffix.lower()
+        reader = {".bdf": mne.io.read_raw_bdf, ".edf": mne.io.read_raw_edf}.get(suffix)
+        if reader is None:
+            raise ReplayError(self.path, f"unknown recording type {suffix!r}")
+        head = self._header()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                self.raw = reader(self.path, preload=False, verbose="error")
+            except (ValueError, OSError, RuntimeError) as exc:
+                raise ReplayError(self.path, f"cannot read: {exc}") from exc
+        self.damaged = head.records == -1 or any("size" in str(w.message).lower() for w in caught)
+        labels, dims, per = head.labels, head.dims, head.per_record
+        data = [i for i, lab in enumerate(labels) if not lab.endswith("Annotations")]
+        if len({per[i] for i in data}) > 1:
+            raise ReplayError(
+                self.path, "signals at different sampling rates: give each its own file"
+            )
+        self.fs = float(self.raw.info["sfreq"])
+        self.channels = tuple(labels[i] for i in data)
+        self.units = tuple(dims[i] or "au" for i in data)
+        self._scale = np.asarray(self.raw._raw_extras[0]["units"], dtype=np.float64)[: len(data)]
+        meas = self.raw.info["meas_date"]
+        self.start = None if meas is None else meas + timedelta(seconds=head.fraction)
+        self.info = CsvInfo(self.path, self.channels, self.units, self.fs, self.start, {})
+        self.truth = []
+        for a in self.raw.annotations:
+            words = str(a["description"]).split()
+            if len(words) >= 3 and words[0] == "spasm":
+                self.truth.append(
+                    {
+                        "start": float(a["onset"]),
+                        "end": float(a["onset"]) + float(a["duration"]),
+                        "channel": words[1],
+                        "type": words[2].rstrip(","),
+                    }
+                )
+
+    def _header(self) -> _Head:
+        try:
+            with open(self.path, "rb") as fh:
+                head = fh.read(256)
+                if len(head) < 256 or head[:8] not in (b"\xffBIOSEMI", b"0       "):
+                    raise ReplayError(self.path, "not an EDF or BDF file (byte 0)")
+                ns = int(head[252:256])
+                rest = fh.read(256 * ns)
+                labels = [
+                    rest[16 * i : 16 * i + 16].decode("ascii", "replace").strip() for i in range(ns)
+                ]
+                o = ns * 96
+                dims = [
+                    rest[o + 8 * i : o + 8 * i + 8].decode("ascii", "replace").strip()
+                    for i in range(ns)
+                ]
+                o = ns * (16 + 80 + 8 * 5 + 80)
+                per = [int(rest[o + 8 * i : o + 8 * i + 8]) for i in range(ns)]
+                records = int(head[236:244])
+                fraction = 0.0
+                if any(lab.endswith("Annotations") for lab in labels):
+                    width = 3 if head[:8] == b"\xffBIOSEMI" else 2
+                    ai = next(i for i, lab in enumerate(labels) if lab.endswith("Annotations"))
+                    fh.seek(int(head[184:192]) + width * sum(per[:ai]))
+                    tal = fh.read(width * per[ai]).split(b"\x14", 1)[0]
+                    fraction = float(tal) if tal else 0.0
+        except (OSError, ValueError) as exc:
+            raise ReplayError(self.path, f"damaged header: {exc}") from exc
+        return _Head(labels, dims, per, records, fraction)
+
+    def blocks(self) -> Iterator[Block]:
+        """The recording as consecutive blocks of CHUNK_S seconds."""
+        n = self.raw.n_times
+        step = max(1, int(self.CHUNK_S * self.fs))
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            x = self.raw.get_data(picks=list(range(len(self.channels))), start=a, stop=b)
+            yield Block(
+                (x / self._scale[:, None]).T.astype(np.float32),
+                self.fs,
+                a,
+                self.channels,
+                self.units,
+            )
+
+    def close(self) -> None:
+        """Nothing to close (MNE opens the file per read)."""
+
+
+__all__ = ["BdfWriter", "EdfRecording", "record_seconds", "repair"]

@@ -1,0 +1,110 @@
+import subprocess
+import sys
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from replay.bdf import BdfWriter, EdfRecording, record_seconds, repair
+from replay.errors import ReplayError
+from sensor.block import Block
+
+START = datetime(2026, 11, 25, 22, 0, 1, 250000, tzinfo=UTC)
+
+
+def write(path: Path, seconds: float = 5.5, close: bool = True) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((int(seconds * 1000), 2)) * 50).astype(np.float32)
+    w = BdfWriter(
+        path,
+        ["calf", "thigh"],
+        ["uV", "uV"],
+        1000.0,
+        START,
+        patient="P 017",
+        recording="test",
+        transducers=["left calf", "left thigh"],
+    )
+    for i in range(0, len(x), 700):
+        w.write(Block(x[i : i + 700], 1000.0, i, ("calf", "thigh"), ("uV", "uV")))
+        if i == 3500:  # the episode ended: written with the next record, with its true onset
+            w.annotate(1.5, 2.0, "spasm calf tonic")
+    if close:
+        w.close()
+    return x
+
+
+def test_other_tools_read_what_we_write(tmp_path: Path) -> None:
+    import edfio
+    import mne
+    import pyedflib
+
+    p = tmp_path / "r.bdf"
+    x = write(p)
+    assert p.stat().st_mode & 0o777 == 0o600
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = mne.io.read_raw_bdf(p, preload=True, verbose="error")
+    assert raw.ch_names == ["calf", "thigh"]
+    assert raw.info["sfreq"] == 1000.0
+    np.testing.assert_allclose(raw.get_data()[:, : len(x)] * 1e6, x.T, atol=0.012)
+    assert next((a["onset"], a["duration"], a["description"]) for a in raw.annotations) == (
+        1.5,
+        2.0,
+        "spasm calf tonic",
+    )
+    f = pyedflib.EdfReader(str(p))
+    onsets, _durations, texts = f.readAnnotations()
+    assert list(texts) == ["spasm calf tonic", "recording ends"]
+    assert onsets[1] == pytest.approx(5.5)
+    f.close()
+    e = edfio.read_bdf(p)
+    assert [s.label for s in e.signals] == ["calf", "thigh"]
+    rec = EdfRecording(p, "emg")
+    assert rec.info.start == START
+    assert rec.truth == [{"start": 1.5, "end": 3.5, "channel": "calf", "type": "tonic"}]
+
+
+def test_a_killed_writer_loses_at_most_the_last_record(tmp_path: Path) -> None:
+    import mne
+
+    p = tmp_path / "killed.bdf"
+    code = f"""
+import os, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from test_bdf import write
+from pathlib import Path
+write(Path({str(p)!r}), seconds=7.6, close=False)
+os.kill(os.getpid(), 9)
+"""
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == -9
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = mne.io.read_raw_bdf(p, preload=False, verbose="error")
+    assert raw.n_times == 7000  # 7 whole records of 1 s; the 0.6 s being gathered is lost
+    assert "spasm calf tonic" in list(raw.annotations.description)
+    assert EdfRecording(p, "emg").damaged
+    assert repair(p) == 7
+    import pyedflib
+
+    f = pyedflib.EdfReader(str(p))
+    assert f.getNSamples()[0] == 7000
+    f.close()
+    assert not EdfRecording(p, "emg").damaged
+
+
+def test_repair_refuses_what_is_not_edf(tmp_path: Path) -> None:
+    p = tmp_path / "x.bdf"
+    p.write_bytes(b"hello" * 100)
+    with pytest.raises(ReplayError, match="not an EDF or BDF file"):
+        repair(p)
+
+
+def test_record_length_holds_whole_samples() -> None:
+    assert record_seconds(1000.0) == 1.0
+    assert record_seconds(200.0) == 1.0
+    assert record_seconds(250.0) == 1.0
+    with pytest.raises(ReplayError, match="no record length"):
+        record_seconds(1000.3)
