@@ -361,6 +361,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.what == "speed":
+        return bench_speed(args)
     from replay import bench
 
     results: list[bench.Result] = []
@@ -404,6 +406,35 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     for name, (n, expected) in counts.items():
         print(f"{name}: {n} detected, {expected} expected")
+    return 0
+
+
+def bench_speed(args: argparse.Namespace) -> int:
+    from replay import speed
+
+    def say(text: str) -> None:
+        if not args.json:
+            print(text, flush=True)
+
+    r = speed.run(say=say)
+    if args.json:
+        print(json.dumps({k: round(v, 3) for k, v in r.items() if k != "bandpass_samples_per_s"}))
+        return 0
+    print(
+        f"replay from disk: {r['samples_per_s'] / 1e6:.1f} M samples/s ({r['realtime_factor']:.0f}x real time "
+        f"for 8 channels at 2 kHz); bare band-pass on the same samples: "
+        f"{r['bandpass_samples_per_s'] / 1e6:.1f} M samples/s; ratio {r['ratio_to_bandpass']:.2f} (target >= 0.2; "
+        f">= 30 M samples/s)"
+    )
+    print(
+        f"peak memory: {r['peak_rss_mb']:.0f} MB for 1 h, {r['peak_rss_mb_short']:.0f} MB for 10 min "
+        f"(ratio {r['peak_rss_mb'] / r['peak_rss_mb_short']:.2f}, target <= 1.5)"
+    )
+    print(
+        f"live: {r['live_block_us']:.0f} us per 25 ms block of 8 channels at 2 kHz; bare band-pass "
+        f"{r['live_block_bandpass_us']:.0f} us (ratio {r['live_block_us'] / r['live_block_bandpass_us']:.1f}, "
+        f"target <= 3)"
+    )
     return 0
 
 
@@ -533,6 +564,8 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("--json", action="store_true", help="one JSON object per result per line")
     acc.add_argument("--quick", action="store_true", help="shorter cases, no 8-hour night")
     acc.add_argument("--no-baselines", action="store_true", help="spasmwatch alone")
+    spd = bsub.add_parser("speed", help="replay speed, memory and live block cost")
+    spd.add_argument("--json", action="store_true", help="one JSON object on one line")
     b.set_defaults(func=cmd_bench)
 
     c = sub.add_parser("config", help="check or show the settings file")
