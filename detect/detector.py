@@ -189,50 +189,82 @@ class ChannelDetector:
             True where this channel's raw signal is not changing (nothing measured).
         """
         events: list[Episode] = []
-        level_db = 10 * np.log10(np.maximum(power, POWER_FLOOR))
-        for i in range(len(power)):
+        th = self.config.threshold
+        # Thresholds in dB when they are all relative (the default); the AASM preset's
+        # absolute uV margins go through powers.
+        in_db = th.on_above == 0.0 and th.off_above == 0.0
+        on_k = th.on_spread if th.spread else 0.0
+        off_k = th.off_spread if th.spread else 0.0
+        cap, release_db, settle = th.spread_cap, th.release_db, self.timing.settle
+        on_db, off_db = th.on_db, th.off_db
+        a_rise, a_fall, a_spread = self._a_rise, self._a_fall, self._a_spread
+        # Python lists: element access in the loop is several times cheaper than on arrays.
+        levels = (10 * np.log10(np.maximum(power, POWER_FLOOR))).tolist()
+        frame_list = frames.tolist()
+        usable_list = usable.tolist()
+        flat_list = flat.tolist()
+        for i in range(len(levels)):
             k = first_frame + i
-            self._flat_frames = self._flat_frames + 1 if flat[i] else 0
-            self._since_flat = 0 if flat[i] else self._since_flat + 1
-            if not usable[i] or self._since_flat <= self.timing.settle:
+            if flat_list[i]:
+                self._flat_frames += 1
+                self._since_flat = 0
+            else:
+                self._flat_frames = 0
+                self._since_flat += 1
+            if not usable_list[i] or self._since_flat <= settle:
                 if self.state == ACTIVE:
                     events.append(self._finish("interrupted", k))
                 self.state = IDLE
                 self._rise = None
                 self._recent.clear()
                 continue
-            self._recent.append(float(frames[i]))
-            x = float(level_db[i])
+            self._recent.append(frame_list[i])
+            x = levels[i]
             self.level_db = x
-            if self.baseline_db is None:
-                self.baseline_db = x
+            b = self.baseline_db
+            if b is None:
+                self.baseline_db = b = x
                 self._warm = self._warm_frames
             if self._warm > 0:
                 self._track_rest(x, self._a_warm, self._a_warm)
                 self._warm -= 1
                 continue
-            base_p = 10 ** (self.baseline_db / 10)
-            p = float(power[i])
-            off_p = self._off_power(base_p)
-            if self.state != IDLE and self.config.threshold.release_db is not None and self._n:
+            spread = self.spread_db
+            if in_db:
+                margin = off_k * spread
+                off = b + (margin if margin > off_db else off_db)
+            else:
+                off = 10 * math.log10(self._off_power(10 ** (b / 10)))
+            if self.state != IDLE and release_db is not None and self._n:
                 # The episode's mean level in dB, less the release margin.
-                release = self._sum_db / self._n - self.config.threshold.release_db
-                off_p = max(off_p, 10 ** (release / 10))
-            above_off = p > off_p
+                release = self._sum_db / self._n - release_db
+                if release > off:
+                    off = release
+            above_off = x > off
             if self.state == IDLE:
                 if above_off:
                     if self._rise is None:
                         self._rise = k
-                    if p > self._on_power(base_p):
-                        self._begin(k, base_p)
+                    if in_db:
+                        margin = on_k * spread
+                        on = b + (margin if margin > on_db else on_db)
+                    else:
+                        on = 10 * math.log10(self._on_power(10 ** (b / 10)))
+                    if x > on:
+                        self._begin(k, 10 ** (b / 10))
                 else:
                     self._rise = None
                 if self.state == IDLE:
-                    self._track_rest(
-                        x, self._a_rise if x > self.baseline_db else self._a_fall, self._a_spread
-                    )
+                    # The resting level and its spread follow the signal (inlined _track_rest).
+                    dev = x - b
+                    size = -dev if dev < 0 else dev
+                    limit = cap * spread
+                    if size > limit:
+                        size = limit
+                    self.spread_db = spread + (size - spread) * a_spread
+                    self.baseline_db = b + dev * (a_rise if dev > 0 else a_fall)
                     continue
-            self._accumulate(float(frames[i]), x, q[i], r[i])
+            self._accumulate(frame_list[i], x, float(q[i]), float(r[i]))
             if above_off:
                 self._last_above = k
             if self.state == CANDIDATE and self._run_duration() >= self._min_duration:
