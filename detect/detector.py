@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,27 +167,30 @@ class ChannelDetector:
     def process(
         self,
         first_frame: int,
-        frames: npt.NDArray[np.float64],
-        power: npt.NDArray[np.float64],
-        q: npt.NDArray[np.float64],
-        r: npt.NDArray[np.float64],
-        usable: npt.NDArray[np.bool_],
-        flat: npt.NDArray[np.bool_],
+        frames: Sequence[float],
+        levels: Sequence[float],
+        q: Sequence[float],
+        r: Sequence[float],
+        usable: Sequence[bool],
+        flat: Sequence[bool],
     ) -> list[Episode]:
         """Run the episode logic over frames ``first_frame ...``.
 
         Parameters
         ----------
-        frames : ndarray, shape (n_frames,)
+        frames : sequence of float, length n_frames
             Mean square of each frame, units squared.
-        power : ndarray, shape (n_frames,)
-            Envelope power, units squared.
-        q, r : ndarray, shape (n_frames,)
-            Modulation power in the clonus band and in the reference band.
-        usable : ndarray, shape (n_frames,), bool
+        levels : sequence of float
+            Envelope power in dB (10 log10 of units squared).
+        q, r : sequence of float
+            Accelerometer movement power in the clonus band and in the whole band.
+        usable : sequence of bool
             False where the signal was lost or is still settling.
-        flat : ndarray, shape (n_frames,), bool
+        flat : sequence of bool
             True where this channel's raw signal is not changing (nothing measured).
+
+        Plain sequences rather than arrays: the loop reads them one value at a time, which is
+        several times cheaper on lists.
         """
         events: list[Episode] = []
         th = self.config.threshold
@@ -198,11 +202,7 @@ class ChannelDetector:
         cap, release_db, settle = th.spread_cap, th.release_db, self.timing.settle
         on_db, off_db = th.on_db, th.off_db
         a_rise, a_fall, a_spread = self._a_rise, self._a_fall, self._a_spread
-        # Python lists: element access in the loop is several times cheaper than on arrays.
-        levels = (10 * np.log10(np.maximum(power, POWER_FLOOR))).tolist()
-        frame_list = frames.tolist()
-        usable_list = usable.tolist()
-        flat_list = flat.tolist()
+        frame_list, usable_list, flat_list = frames, usable, flat
         for i in range(len(levels)):
             k = first_frame + i
             if flat_list[i]:
