@@ -22,6 +22,7 @@ import numpy.typing as npt
 from detect.config import DetectorConfig
 from detect.events import Episode
 from detect.pipeline import Pipeline
+from replay.bdf import EdfRecording
 from replay.csvio import CsvRecording
 from replay.score import Score, merge_channels, score
 from sensor.block import Block, concat
@@ -165,11 +166,15 @@ def _real(
 ) -> Case | None:
     path = RECORDINGS / f"{stem}.csv"
     if not path.exists():
+        path = path.with_suffix(".bdf")
+    if not path.exists():
         return None
-    rec = CsvRecording(path, "emg")
+    rec = CsvRecording(path, "emg") if path.suffix == ".csv" else EdfRecording(path, "emg")
     block = concat(list(rec.blocks()))
     truth_path = RECORDINGS / f"{stem}.truth.json"
     truth = json.loads(truth_path.read_text()) if truth_path.exists() else None
+    if isinstance(rec, EdfRecording) and rec.truth:
+        truth = list(rec.truth)
     return Case(
         stem, what, block, location, truth=truth, count=count, tolerance_s=tolerance_s, merge=merge
     )
