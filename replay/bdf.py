@@ -373,4 +373,54 @@ class EdfRecording:
         """Nothing to close (MNE opens the file per read)."""
 
 
-__all__ = ["BdfWriter", "EdfRecording", "record_seconds", "repair"]
+#: Factors from a WFDB record's units to the ones spasmwatch uses.
+_TO_UV = {"uV": 1.0, "mV": 1e3, "V": 1e6}
+
+
+class WfdbRecording:
+    """A PhysioNet WFDB record (``.hea`` plus signal files), read in chunks.
+
+    Needs the optional ``wfdb`` package (``pip install -e ".[wfdb]"``). Voltages come out in uV.
+    """
+
+    CHUNK_S = 10.0
+
+    def __init__(self, path: str | Path, signal: str) -> None:
+        try:
+            import wfdb
+        except ImportError as exc:
+            raise ReplayError(path, "reading WFDB records needs: pip install -e '.[wfdb]'") from exc
+        self.path = Path(path)
+        self._record = str(self.path.with_suffix(""))
+        try:
+            head = wfdb.rdheader(self._record)
+        except (OSError, ValueError) as exc:
+            raise ReplayError(self.path, f"cannot read the WFDB header: {exc}") from exc
+        self._wfdb = wfdb
+        self.fs = float(head.fs)
+        self.n = int(head.sig_len or 0)
+        units = list(head.units or [])
+        self._factor = np.array([_TO_UV.get(u, 1.0) for u in units], dtype=np.float64)
+        self.channels = tuple(head.sig_name)
+        self.units = tuple("uV" if u in _TO_UV else (u or "au") for u in units)
+        start = None
+        if head.base_date is not None and head.base_time is not None:
+            start = datetime.combine(head.base_date, head.base_time).astimezone(UTC)
+        self.damaged = False
+        self.truth: list[dict[str, object]] = []
+        self.info = CsvInfo(self.path, self.channels, self.units, self.fs, start, {})
+
+    def blocks(self) -> Iterator[Block]:
+        """The record as consecutive blocks of CHUNK_S seconds."""
+        step = max(1, int(self.CHUNK_S * self.fs))
+        for a in range(0, self.n, step):
+            b = min(self.n, a + step)
+            rec = self._wfdb.rdrecord(self._record, sampfrom=a, sampto=b, physical=True)
+            x = np.asarray(rec.p_signal, dtype=np.float64) * self._factor[None, :]
+            yield Block(x.astype(np.float32), self.fs, a, self.channels, self.units)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+__all__ = ["BdfWriter", "EdfRecording", "WfdbRecording", "record_seconds", "repair"]

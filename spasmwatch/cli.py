@@ -23,7 +23,7 @@ from detect.pipeline import Pipeline
 from episodes.log import EpisodeLog, default_db_path
 from episodes.resilient import ResilientLog
 from replay.csvio import CsvWriter
-from replay.run import open_recording, run
+from replay.run import open_recording, paced, run
 from replay.timefmt import parse_time
 from sensor.block import ACC, EMG, Block
 from sensor.errors import SpasmwatchError
@@ -290,7 +290,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 samples = b.stop_index
                 yield b
 
-        for ev in run(pipeline, counted(recording.blocks())):
+        source = recording.blocks() if args.speed is None else paced(recording.blocks(), args.speed)
+        for ev in run(pipeline, counted(source)):
             if episode_log is not None and session_id is not None and start is not None:
                 episode_log.record(session_id, start, ev)
             if ev.state == "open":
@@ -543,6 +544,11 @@ def build_parser() -> argparse.ArgumentParser:
     signal_args(r, None, "default: --config placements, else unspecified")
     r.add_argument("--start", type=_time, help="wall-clock start when the file does not say")
     r.add_argument("--json", action="store_true", help="one JSON object per episode per line")
+    r.add_argument(
+        "--speed",
+        type=_positive,
+        help="pace it: 1 as the live session saw it (default: as fast as possible)",
+    )
     r.add_argument("--db", help="also write the episodes to this log")
     r.add_argument("--preset", help="detector preset: default or aasm (default: default)")
     r.add_argument("--config", help="read detector settings and placements from this file")

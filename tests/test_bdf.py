@@ -108,3 +108,29 @@ def test_record_length_holds_whole_samples() -> None:
     assert record_seconds(250.0) == 1.0
     with pytest.raises(ReplayError, match="no record length"):
         record_seconds(1000.3)
+
+
+def test_wfdb_records_replay_in_uv(tmp_path: Path) -> None:
+    import wfdb
+
+    from replay.run import open_recording
+
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((4000, 1)) * 0.005  # mV
+    x[1500:2700] *= 20  # a 1.2 s contraction
+    wfdb.wrsamp(
+        "rec",
+        fs=1000,
+        units=["mV"],
+        sig_name=["tibialis"],
+        p_signal=x,
+        fmt=["16"],
+        adc_gain=[20000.0],
+        baseline=[0],
+        write_dir=str(tmp_path),
+    )
+    rec = open_recording(tmp_path / "rec.hea", "emg")
+    assert rec.info.fs == 1000.0
+    assert rec.info.units == ("uV",)
+    got = np.concatenate([b.samples for b in rec.blocks()])
+    np.testing.assert_allclose(got[:, 0], x[:, 0] * 1000, atol=0.06)

@@ -255,3 +255,19 @@ def test_out_of_range_simulation_options_name_the_option(tmp_path: Path) -> None
     out = run_cli("simulate", "--out", str(tmp_path / "x.csv"), "--fs", "100")
     assert out.returncode == 2
     assert "simulated sEMG runs at 200-4000 Hz, not 100" in out.stderr
+
+
+def test_replay_can_be_paced_like_the_live_session(tmp_path: Path) -> None:
+    import time
+
+    csv = tmp_path / "r.csv"
+    assert (
+        run_cli("simulate", "--out", str(csv), "--seconds", "30", "--seed", "7401").returncode == 0
+    )
+    t0 = time.monotonic()
+    paced = run_cli("replay", str(csv), "--json", "--speed", "10")
+    elapsed = time.monotonic() - t0
+    fast = run_cli("replay", str(csv), "--json")
+    assert paced.returncode == 0
+    assert paced.stdout == fast.stdout  # the same episodes, only later
+    assert elapsed >= 3.0  # 30 s of signal at 10x cannot take less than 3 s
