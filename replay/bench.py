@@ -261,6 +261,14 @@ def suite(quick: bool = False) -> Iterator[Case]:
         )
     for case in (
         _real(
+            "sim_calf_1khz_2ch", "recording: simulated calf, 2 ch, 1 kHz, 15 dB (BDF+)", "left calf"
+        ),
+        _real(
+            "sim_lower_back_2khz",
+            "recording: simulated lower back, 2 kHz, 12 dB (BDF+)",
+            "lower back",
+        ),
+        _real(
             "emggo_ta_250hz",
             "real: tibialis anterior, 250 Hz, 56 bursts (count only)",
             "right shin",
