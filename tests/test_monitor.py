@@ -236,3 +236,76 @@ def test_replaying_our_recording_gives_the_episodes_it_annotates(tmp_path: Path)
     assert (s.false_positives, s.false_negatives) == (0, 0)
     assert max(abs(e) for e in s.onset_errors_s) < 0.002
     assert len(_ended_rows(db)) == len(truth)
+
+
+def _seed_with_an_ended_then_a_long_episode() -> int:
+    from sensor.simulate import SimConfig, SimulatedWearable
+
+    for seed in range(7500, 7700):
+        t = SimulatedWearable(SimConfig(fs_hz=1000.0, seconds=300.0, seed=seed)).truth
+        if len(t) >= 2 and t[0].end < 40 and t[1].start < 90 and t[1].duration > 20:
+            return seed
+    raise AssertionError("no such seed")
+
+
+def _rows(db: Path) -> list[tuple[int, str]]:
+    if not db.exists():
+        return []
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT id, state FROM episodes ORDER BY id").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()
+
+
+def test_killed_then_started_again_every_confirmed_episode_is_there(tmp_path: Path) -> None:
+    from conftest import start_cli, wait_for
+
+    db = tmp_path / "log.db"
+    seed = _seed_with_an_ended_then_a_long_episode()
+    proc = start_cli("monitor", "--simulate", "--speed", "20", "--seed", str(seed), "--db", str(db))
+    try:
+        rows = wait_for(
+            lambda: (
+                (r := _rows(db)) and any(s == "ended" for _, s in r) and r[-1][1] == "open" and r
+            ),
+            120,
+            "an ended episode and an open one",
+        )
+        proc.kill()
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    before = dict(rows)
+    again = run_cli(
+        "monitor", "--simulate", "--seconds", "3", "--speed", "20", "--seed", "1", "--db", str(db)
+    )
+    assert again.returncode == 0, again.stderr
+    after = dict(_rows(db))
+    for row_id, state in before.items():
+        assert after[row_id] == ("interrupted" if state == "open" else state)
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert (
+        next(s for (s,) in con.execute("SELECT state FROM sessions ORDER BY id")) == "interrupted"
+    )
+    con.close()
+
+
+def test_a_foreign_file_as_the_log_is_refused_and_untouched(tmp_path: Path) -> None:
+    foreign = tmp_path / "notes.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE notes (text)")
+    con.commit()
+    con.close()
+    before = foreign.read_bytes()
+    out = run_cli("monitor", "--simulate", "--seconds", "2", "--db", str(foreign))
+    assert out.returncode == 1
+    assert "notes.db: a SQLite database of another application" in out.stderr
+    assert "left untouched" in out.stderr
+    assert foreign.read_bytes() == before
+    assert not (tmp_path / "recordings").exists()
