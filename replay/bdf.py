@@ -11,6 +11,7 @@ that are ready), and the record count at byte 236 on close. Reading uses the lib
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -280,8 +281,6 @@ class EdfRecording:
     CHUNK_S = 10.0
 
     def __init__(self, path: str | Path, signal: str) -> None:
-        import warnings
-
         import mne
 
         self.path = Path(path)
@@ -387,13 +386,17 @@ class WfdbRecording:
 
     def __init__(self, path: str | Path, signal: str) -> None:
         try:
-            import wfdb
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # wfdb's own deprecation chatter (pandas 3)
+                import wfdb
         except ImportError as exc:
             raise ReplayError(path, "reading WFDB records needs: pip install -e '.[wfdb]'") from exc
         self.path = Path(path)
         self._record = str(self.path.with_suffix(""))
         try:
-            head = wfdb.rdheader(self._record)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # wfdb's own deprecation chatter (pandas)
+                head = wfdb.rdheader(self._record)
         except (OSError, ValueError) as exc:
             raise ReplayError(self.path, f"cannot read the WFDB header: {exc}") from exc
         self._wfdb = wfdb
@@ -415,7 +418,9 @@ class WfdbRecording:
         step = max(1, int(self.CHUNK_S * self.fs))
         for a in range(0, self.n, step):
             b = min(self.n, a + step)
-            rec = self._wfdb.rdrecord(self._record, sampfrom=a, sampto=b, physical=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # wfdb's own deprecation chatter (pandas)
+                rec = self._wfdb.rdrecord(self._record, sampfrom=a, sampto=b, physical=True)
             x = np.asarray(rec.p_signal, dtype=np.float64) * self._factor[None, :]
             yield Block(x.astype(np.float32), self.fs, a, self.channels, self.units)
 

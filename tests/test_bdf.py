@@ -111,24 +111,28 @@ def test_record_length_holds_whole_samples() -> None:
 
 
 def test_wfdb_records_replay_in_uv(tmp_path: Path) -> None:
-    import wfdb
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # wfdb's own deprecation chatter (pandas 3)
+        import wfdb
 
     from replay.run import open_recording
 
     rng = np.random.default_rng(9)
     x = rng.standard_normal((4000, 1)) * 0.005  # mV
     x[1500:2700] *= 20  # a 1.2 s contraction
-    wfdb.wrsamp(
-        "rec",
-        fs=1000,
-        units=["mV"],
-        sig_name=["tibialis"],
-        p_signal=x,
-        fmt=["16"],
-        adc_gain=[20000.0],
-        baseline=[0],
-        write_dir=str(tmp_path),
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # wfdb's own deprecation chatter (pandas 3)
+        wfdb.wrsamp(
+            "rec",
+            fs=1000,
+            units=["mV"],
+            sig_name=["tibialis"],
+            p_signal=x,
+            fmt=["16"],
+            adc_gain=[20000.0],
+            baseline=[0],
+            write_dir=str(tmp_path),
+        )
     rec = open_recording(tmp_path / "rec.hea", "emg")
     assert rec.info.fs == 1000.0
     assert rec.info.units == ("uV",)
