@@ -17,13 +17,17 @@ import numpy.typing as npt
 from detect.config import DetectorConfig
 from detect.events import Episode, EpisodeType
 
-IDLE, CANDIDATE, ACTIVE = 0, 1, 2
+IDLE, CANDIDATE, ACTIVE, TWITCH = 0, 1, 2, 3
 #: Power floor, so a perfectly flat (quantised) signal has a finite level in dB.
 POWER_FLOOR = 1e-20
 #: Frame powers are averaged over this long before looking for a rhythm, s.
 RHYTHM_SMOOTH_S = 0.03
 #: The rest spread starts here (dB) and is learnt during the warm-up.
 INITIAL_SPREAD_DB = 1.0
+#: Twitches: brief jerks under 0.3 s are not spasms. An accelerometer candidate whose energy
+#: lies for more than TWITCH_SHARE within TWITCH_S is one, however long the band-pass rings.
+TWITCH_S = 0.3
+TWITCH_SHARE = 0.8
 #: The peak amplitude is the largest RMS over this long (the usual short sEMG RMS window).
 PEAK_WINDOW_S = 0.1
 
@@ -87,6 +91,12 @@ class ChannelDetector:
         # of the shortest clonus period (125 ms).
         self._smooth = max(1, round(RHYTHM_SMOOTH_S * frame_fs))
         self._peak_frames = max(1, round(PEAK_WINDOW_S / frame_s))
+        self._twitch_frames = max(1, round(TWITCH_S / frame_s))
+        # Only the accelerometer's narrow 3-12 Hz band rings long enough (about 0.5 s) to make
+        # a jerk look like a spasm; the sEMG band rings for a few tens of ms, and brief real
+        # sEMG bursts (ballistic movements, short spasms) must not be mistaken for twitches.
+        self._check_twitch = config.signal == "acc"
+        self._cand_max = max(1, round(4.0 / frame_s))
         self.reset()
 
     def reset(self) -> None:
@@ -102,6 +112,7 @@ class ChannelDetector:
         self._onset = 0
         self._last_above = 0
         self._onset_sample = 0
+        self._cand_p: list[float] = []
         self._sum_p = 0.0
         self._sum_db = 0.0
         self._n = 0
@@ -268,9 +279,12 @@ class ChannelDetector:
             if above_off:
                 self._last_above = k
             if self.state == CANDIDATE and self._run_duration() >= self._min_duration:
-                self.state = ACTIVE
-                self._onset_sample = self._onset_index()
-                events.append(self._episode("open", k, None))
+                if self._check_twitch and self._is_twitch():
+                    self.state = TWITCH  # followed to its end, never reported
+                else:
+                    self.state = ACTIVE
+                    self._onset_sample = self._onset_index()
+                    events.append(self._episode("open", k, None))
             if k - self._last_above >= self._gap_frames:
                 if self.state == ACTIVE:
                     events.append(self._finish("ended", k))
@@ -289,8 +303,25 @@ class ChannelDetector:
 
     # -- episode bookkeeping ------------------------------------------------------------------
 
+    def _is_twitch(self) -> bool:
+        """A brief jerk that only looks long: most of its energy lies within a twitch's length.
+
+        Filters ring and the envelope window smears, so a jerk of 0.2 s can stay over the
+        threshold for 0.5 s; its energy stays packed into one short stretch, while a spasm's
+        is spread over its duration.
+        """
+        p = np.asarray(self._cand_p)
+        n = len(p)
+        total = float(p.sum())
+        if total <= 0 or n <= self._twitch_frames:
+            return False
+        c = np.concatenate([[0.0], np.cumsum(p)])
+        packed = float(np.max(c[self._twitch_frames :] - c[: -self._twitch_frames]))
+        return packed / total > TWITCH_SHARE
+
     def _begin(self, k: int, base_p: float) -> None:
         self.state = CANDIDATE
+        self._cand_p = []
         self._onset = self._rise if self._rise is not None else k
         self._last_above = k
         self._base_p = base_p
@@ -304,6 +335,8 @@ class ChannelDetector:
         self._windows = 0
 
     def _accumulate(self, frame_p: float, level_db: float, q: float, r: float) -> None:
+        if self.state == CANDIDATE and len(self._cand_p) < self._cand_max:
+            self._cand_p.append(frame_p)
         self._sum_p += frame_p
         self._sum_db += level_db
         self._n += 1

@@ -103,10 +103,11 @@ def test_finds_the_simulated_episodes_with_every_contamination(location: str, se
     assert s.f1 >= 0.9, s
 
 
-def test_accelerometer_chain_finds_clonus_and_ignores_posture() -> None:
-    # Brief jerks (< 0.3 s) ring through the 3-12 Hz band-pass for about 0.5 s on the
-    # accelerometer; rejecting them belongs to the detection work, so they are left out here.
-    sim, block = simulated(5301, signal="acc", fs_hz=50.0, seconds=240.0, twitches=False)
+def test_accelerometer_chain_finds_clonus_and_ignores_posture_and_jerks() -> None:
+    # Brief jerks (< 0.3 s) ring through the 3-12 Hz band-pass for about 0.5 s; the twitch
+    # rule must still tell them from spasms.
+    sim, block = simulated(5301, signal="acc", fs_hz=50.0, seconds=600.0)
+    assert sim._twitches, "the simulation should jerk now and then"
     episodes = [
         e.as_dict()
         for e in detect(DetectorConfig(signal="acc"), block, "left ankle")
