@@ -52,3 +52,18 @@ def wait_for(probe: Callable[[], T | None], deadline_s: float, what: str) -> T:
         if time.monotonic() > end:
             pytest.fail(f"timed out after {deadline_s} s waiting for {what}")
         time.sleep(0.05)
+
+
+def query(db: Path, sql: str) -> list[tuple[object, ...]]:
+    """Rows of a read-only query on a log another process may be writing; [] until it exists."""
+    import sqlite3
+
+    if not db.exists():
+        return []
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute(sql).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, start_cli, wait_for
+from conftest import query, run_cli, start_cli, wait_for
 
 from replay.score import score
 
@@ -173,18 +173,6 @@ def test_monitor_at_high_speed_fills_the_log(tmp_path: Path) -> None:
         assert abs(r[0] - d["start"]) < 0.002
 
 
-def _open_rows(db: Path) -> list[tuple[int, str]]:
-    if not db.exists():
-        return []
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        rows = con.execute("SELECT id, state FROM episodes WHERE state = 'open'").fetchall()
-        con.close()
-        return rows
-    except sqlite3.OperationalError:
-        return []
-
-
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM])
 def test_a_monitor_stopped_during_an_episode_keeps_it(tmp_path: Path, how: signal.Signals) -> None:
     db = tmp_path / "log.db"
@@ -199,7 +187,11 @@ def test_a_monitor_stopped_during_an_episode_keeps_it(tmp_path: Path, how: signa
         str(db),
     )
     try:
-        (row_id, _), *_ = wait_for(lambda: _open_rows(db), 90, "an open episode in the log")
+        (row_id, _), *_ = wait_for(
+            lambda: query(db, "SELECT id, state FROM episodes WHERE state = 'open'"),
+            90,
+            "an open episode in the log",
+        )
         proc.send_signal(how)
         proc.wait(timeout=30)
     finally:

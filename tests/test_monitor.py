@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import query, run_cli
 
 from episodes.log import EpisodeLog
 from episodes.resilient import fallback_records
@@ -104,16 +104,7 @@ def test_battery_and_packet_loss_faults_are_shown_counted_and_logged(tmp_path: P
     assert alerts[0]["message"].startswith("sensor battery low")
 
 
-def _sessions(db: Path) -> list[tuple[int]]:
-    if not db.exists():
-        return []
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return con.execute("SELECT id FROM sessions").fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        con.close()
+ENDED = "SELECT channel, duration_s FROM episodes WHERE state = 'ended'"
 
 
 def _listening_sockets(pid: int) -> list[str]:
@@ -145,26 +136,12 @@ def test_the_monitor_listens_on_no_network_port(tmp_path: Path) -> None:
     db = tmp_path / "log.db"
     proc = start_cli("monitor", "--simulate", "--speed", "5", "--seed", "7003", "--db", str(db))
     try:
-        wait_for(lambda: _sessions(db), 60, "the session to start")
+        wait_for(lambda: query(db, "SELECT id FROM sessions"), 60, "the session to start")
         assert _listening_sockets(proc.pid) == []
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
     assert proc.returncode == 0
-
-
-def _ended_rows(db: Path) -> list[tuple[str, float]]:
-    if not db.exists():
-        return []
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return con.execute(
-            "SELECT channel, duration_s FROM episodes WHERE state = 'ended'"
-        ).fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        con.close()
 
 
 def test_a_killed_recording_monitor_leaves_a_file_other_tools_open(tmp_path: Path) -> None:
@@ -177,7 +154,7 @@ def test_a_killed_recording_monitor_leaves_a_file_other_tools_open(tmp_path: Pat
     db = tmp_path / "log.db"
     proc = start_cli("monitor", "--simulate", "--speed", "10", "--seed", "7003", "--db", str(db))
     try:
-        wait_for(lambda: _ended_rows(db), 120, "an episode to end")
+        wait_for(lambda: query(db, ENDED), 120, "an episode to end")
         files = wait_for(lambda: list((tmp_path / "recordings").glob("*.bdf")), 10, "the recording")
         size = files[0].stat().st_size
         # The annotation goes out with the next whole record: wait for two more.
@@ -235,7 +212,7 @@ def test_replaying_our_recording_gives_the_episodes_it_annotates(tmp_path: Path)
     s = score(found, truth)
     assert (s.false_positives, s.false_negatives) == (0, 0)
     assert max(abs(e) for e in s.onset_errors_s) < 0.002
-    assert len(_ended_rows(db)) == len(truth)
+    assert len(query(db, ENDED)) == len(truth)
 
 
 def _seed_with_an_ended_then_a_long_episode() -> int:
@@ -248,18 +225,6 @@ def _seed_with_an_ended_then_a_long_episode() -> int:
     raise AssertionError("no such seed")
 
 
-def _rows(db: Path) -> list[tuple[int, str]]:
-    if not db.exists():
-        return []
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return con.execute("SELECT id, state FROM episodes ORDER BY id").fetchall()
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        con.close()
-
-
 def test_killed_then_started_again_every_confirmed_episode_is_there(tmp_path: Path) -> None:
     from conftest import start_cli, wait_for
 
@@ -269,7 +234,10 @@ def test_killed_then_started_again_every_confirmed_episode_is_there(tmp_path: Pa
     try:
         rows = wait_for(
             lambda: (
-                (r := _rows(db)) and any(s == "ended" for _, s in r) and r[-1][1] == "open" and r
+                (r := query(db, "SELECT id, state FROM episodes ORDER BY id"))
+                and any(s == "ended" for _, s in r)
+                and r[-1][1] == "open"
+                and r
             ),
             120,
             "an ended episode and an open one",
@@ -285,7 +253,7 @@ def test_killed_then_started_again_every_confirmed_episode_is_there(tmp_path: Pa
         "monitor", "--simulate", "--seconds", "3", "--speed", "20", "--seed", "1", "--db", str(db)
     )
     assert again.returncode == 0, again.stderr
-    after = dict(_rows(db))
+    after = dict(query(db, "SELECT id, state FROM episodes ORDER BY id"))
     for row_id, state in before.items():
         assert after[row_id] == ("interrupted" if state == "open" else state)
     con = sqlite3.connect(db)
