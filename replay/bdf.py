@@ -228,46 +228,96 @@ class BdfWriter:
         self._fd = -1
 
 
+@dataclass(frozen=True)
+class EdfHeader:
+    """What an EDF/BDF header says, and whether the file holds all the records it claims."""
+
+    header_bytes: int
+    width: int  # bytes per sample: 3 for BDF, 2 for EDF
+    labels: list[str]
+    dims: list[str]
+    per_record: list[int]
+    records: int  # as the header says; -1 while a writer is still (or was last) writing
+    whole_records: int  # as the file's size says
+    fraction: float  # sub-second start, from the first time-keeping annotation
+
+    @property
+    def record_bytes(self) -> int:
+        """Bytes in one data record."""
+        return self.width * sum(self.per_record)
+
+    @property
+    def cut_short(self) -> bool:
+        """True when the writer stopped before finishing the file."""
+        return self.records == -1 or self.whole_records < self.records
+
+
+def read_header(path: str | Path) -> EdfHeader:
+    """Read an EDF/EDF+/BDF/BDF+ header.
+
+    Raises
+    ------
+    ReplayError
+        Naming the byte where the header is not what the specification says.
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(256)
+            if len(head) < 256 or head[:8] not in (b"\xffBIOSEMI", b"0       "):
+                raise ReplayError(p, "not an EDF or BDF file (byte 0)")
+            try:
+                header_bytes, ns = int(head[184:192]), int(head[252:256])
+                records = int(head[236:244])
+            except ValueError as exc:
+                raise ReplayError(p, "damaged header (bytes 184-192, 236-244 or 252-256)") from exc
+            rest = fh.read(header_bytes - 256)
+            if len(rest) != header_bytes - 256 or header_bytes != 256 * (ns + 1):
+                raise ReplayError(p, f"header cut short at byte {256 + len(rest)}")
+            labels = [
+                rest[16 * i : 16 * i + 16].decode("ascii", "replace").strip() for i in range(ns)
+            ]
+            dims = [
+                rest[ns * 96 + 8 * i : ns * 96 + 8 * i + 8].decode("ascii", "replace").strip()
+                for i in range(ns)
+            ]
+            o = ns * (16 + 80 + 8 * 5 + 80)
+            try:
+                per = [int(rest[o + 8 * i : o + 8 * i + 8]) for i in range(ns)]
+            except ValueError as exc:
+                raise ReplayError(p, f"damaged samples-per-record field at byte {256 + o}") from exc
+            width = 3 if head[:8] == b"\xffBIOSEMI" else 2
+            size = fh.seek(0, os.SEEK_END)
+            whole = max(0, (size - header_bytes) // max(1, width * sum(per)))
+            fraction = 0.0
+            ai = next((i for i, lab in enumerate(labels) if lab.endswith("Annotations")), None)
+            if ai is not None and whole > 0:
+                fh.seek(header_bytes + width * sum(per[:ai]))
+                tal = fh.read(width * per[ai]).split(b"\x14", 1)[0]
+                try:
+                    fraction = float(tal) if tal else 0.0
+                except ValueError:
+                    fraction = 0.0  # not a time-keeping entry: start on the whole second
+    except OSError as exc:
+        raise ReplayError(p, f"cannot read: {exc.strerror}") from exc
+    return EdfHeader(header_bytes, width, labels, dims, per, records, whole, fraction)
+
+
 def repair(path: str | Path) -> int:
     """Make an unfinished EDF/BDF file whole: cut a partial last record, write the record count.
 
     Returns the number of complete records. Raises ReplayError for a file that is not EDF/BDF.
     """
     p = Path(path)
+    h = read_header(p)
     try:
         with open(p, "r+b") as fh:
-            head = fh.read(256)
-            if len(head) < 256 or head[:8] not in (b"\xffBIOSEMI", b"0       "):
-                raise ReplayError(p, "not an EDF or BDF file (byte 0)")
-            try:
-                header_bytes = int(head[184:192])
-                ns = int(head[252:256])
-            except ValueError as exc:
-                raise ReplayError(p, "damaged header (bytes 184-192, 252-256)") from exc
-            signals = fh.read(header_bytes - 256)
-            if len(signals) != header_bytes - 256:
-                raise ReplayError(p, f"header cut short at byte {256 + len(signals)}")
-            offset = ns * (16 + 80 + 8 * 5 + 80)
-            per = [int(signals[offset + 8 * i : offset + 8 * i + 8]) for i in range(ns)]
-            width = 3 if head[:8] == b"\xffBIOSEMI" else 2
-            record = width * sum(per)
-            size = fh.seek(0, os.SEEK_END)
-            n = (size - header_bytes) // record
-            fh.truncate(header_bytes + n * record)
+            fh.truncate(h.header_bytes + h.whole_records * h.record_bytes)
             fh.seek(RECORD_COUNT_OFFSET)
-            fh.write(_field(n, 8))
+            fh.write(_field(h.whole_records, 8))
     except OSError as exc:
         raise ReplayError(p, f"cannot repair: {exc.strerror}") from exc
-    return n
-
-
-@dataclass(frozen=True)
-class _Head:
-    labels: list[str]
-    dims: list[str]
-    per_record: list[int]
-    records: int
-    fraction: float
+    return h.whole_records
 
 
 class EdfRecording:
@@ -289,14 +339,14 @@ class EdfRecording:
         reader = {".bdf": mne.io.read_raw_bdf, ".edf": mne.io.read_raw_edf}.get(suffix)
         if reader is None:
             raise ReplayError(self.path, f"unknown recording type {suffix!r}")
-        head = self._header()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        head = read_header(self.path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MNE's notes on a cut-short file: said once, below
             try:
                 self.raw = reader(self.path, preload=False, verbose="error")
             except (ValueError, OSError, RuntimeError) as exc:
                 raise ReplayError(self.path, f"cannot read: {exc}") from exc
-        self.damaged = head.records == -1 or any("size" in str(w.message).lower() for w in caught)
+        self.damaged = head.cut_short
         labels, dims, per = head.labels, head.dims, head.per_record
         data = [i for i, lab in enumerate(labels) if not lab.endswith("Annotations")]
         if len({per[i] for i in data}) > 1:
@@ -322,36 +372,6 @@ class EdfRecording:
                         "type": words[2].rstrip(","),
                     }
                 )
-
-    def _header(self) -> _Head:
-        try:
-            with open(self.path, "rb") as fh:
-                head = fh.read(256)
-                if len(head) < 256 or head[:8] not in (b"\xffBIOSEMI", b"0       "):
-                    raise ReplayError(self.path, "not an EDF or BDF file (byte 0)")
-                ns = int(head[252:256])
-                rest = fh.read(256 * ns)
-                labels = [
-                    rest[16 * i : 16 * i + 16].decode("ascii", "replace").strip() for i in range(ns)
-                ]
-                o = ns * 96
-                dims = [
-                    rest[o + 8 * i : o + 8 * i + 8].decode("ascii", "replace").strip()
-                    for i in range(ns)
-                ]
-                o = ns * (16 + 80 + 8 * 5 + 80)
-                per = [int(rest[o + 8 * i : o + 8 * i + 8]) for i in range(ns)]
-                records = int(head[236:244])
-                fraction = 0.0
-                if any(lab.endswith("Annotations") for lab in labels):
-                    width = 3 if head[:8] == b"\xffBIOSEMI" else 2
-                    ai = next(i for i, lab in enumerate(labels) if lab.endswith("Annotations"))
-                    fh.seek(int(head[184:192]) + width * sum(per[:ai]))
-                    tal = fh.read(width * per[ai]).split(b"\x14", 1)[0]
-                    fraction = float(tal) if tal else 0.0
-        except (OSError, ValueError) as exc:
-            raise ReplayError(self.path, f"damaged header: {exc}") from exc
-        return _Head(labels, dims, per, records, fraction)
 
     def blocks(self) -> Iterator[Block]:
         """The recording as consecutive blocks of CHUNK_S seconds."""
@@ -428,4 +448,12 @@ class WfdbRecording:
         """Nothing to close."""
 
 
-__all__ = ["BdfWriter", "EdfRecording", "WfdbRecording", "record_seconds", "repair"]
+__all__ = [
+    "BdfWriter",
+    "EdfHeader",
+    "EdfRecording",
+    "WfdbRecording",
+    "read_header",
+    "record_seconds",
+    "repair",
+]

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from detect.events import Episode
-from replay.bdf import BdfWriter, repair
+from replay.bdf import BdfWriter, read_header, repair
 from replay.errors import ReplayError
 from replay.files import private_dir
 from sensor.block import Block
@@ -44,12 +44,9 @@ def tidy(folder: Path, keep_days: int, now: datetime) -> list[str]:
         return done
     for path in sorted(folder.glob("*.bdf")):
         try:
-            with open(path, "rb") as fh:
-                fh.seek(236)
-                unfinished = fh.read(8).strip() == b"-1"
-            if unfinished:
+            if read_header(path).cut_short:
                 n = repair(path)
-                done.append(f"mended {path.name} ({n} s recorded before it stopped)")
+                done.append(f"mended {path.name} ({n} whole records kept)")
             age_days = (now.timestamp() - path.stat().st_mtime) / 86400
             if keep_days and age_days > keep_days:
                 path.unlink()

@@ -102,6 +102,23 @@ def test_repair_refuses_what_is_not_edf(tmp_path: Path) -> None:
         repair(p)
 
 
+def test_damage_is_named_and_a_file_cut_after_a_closed_header_is_flagged(tmp_path: Path) -> None:
+    p = tmp_path / "r.bdf"
+    write(p)
+    whole = p.read_bytes()
+    (tmp_path / "head.bdf").write_bytes(whole[:300])
+    with pytest.raises(ReplayError, match=r"head.bdf: header cut short at byte 300"):
+        EdfRecording(tmp_path / "head.bdf", "emg")
+    cut = tmp_path / "cut.bdf"
+    cut.write_bytes(
+        whole[: 768 + 3 * 6240 + 500]
+    )  # 3 whole records (2 x 1000 + 80 samples of 3 bytes) and a piece
+    rec = EdfRecording(cut, "emg")
+    assert rec.damaged
+    assert sum(b.n_samples for b in rec.blocks()) == 3000
+    assert repair(cut) == 3
+
+
 def test_record_length_holds_whole_samples() -> None:
     assert record_seconds(1000.0) == 1.0
     assert record_seconds(200.0) == 1.0

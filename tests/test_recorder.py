@@ -84,7 +84,7 @@ def test_tidy_mends_unfinished_files_and_removes_old_ones_never_the_log(tmp_path
     log = folder / "spasmwatch.db"
     log.write_text("not a recording")
     done = tidy(folder, keep_days=30, now=datetime.now(UTC))
-    assert done[0] == "mended a.bdf (3 s recorded before it stopped)"
+    assert done[0] == "mended a.bdf (3 whole records kept)"
     assert "removed b.bdf (older than 30 days)" in done
     assert not (folder / "b.bdf").exists()
     assert log.exists()
