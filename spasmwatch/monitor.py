@@ -151,7 +151,7 @@ async def monitor_simulated(
     alerts = AlertWatch(settings.alerts)
     tally = _Tally(dict(today or {}))
     session_start: datetime | None = None
-    last_beat = last_frame = time.monotonic()
+    last_beat = last_frame = last_check = time.monotonic()
     open_since: dict[str, int] = {}
     recorder: Recorder | None = None
 
@@ -178,6 +178,7 @@ async def monitor_simulated(
 
     def check(now: float) -> None:
         connection = "streaming" if now - last_frame < 2.0 else "no signal"
+        off = pipeline.detached()
         fired = alerts.check(
             open_episodes=[
                 (ch.name, ch.location, (assembler.index - open_since[ch.name]) / sim.fs)
@@ -186,9 +187,9 @@ async def monitor_simulated(
             ],
             no_signal_s=now - last_frame,
             battery=assembler.battery,
-            detached=[(ch.name, ch.location) for ch in pipeline.detached()],
+            detached=[(ch.name, ch.location) for ch in off],
         )
-        detached = {ch.name for ch in pipeline.detached()}
+        detached = {ch.name for ch in off}
         for a in fired:
             stats.alerts += 1
             if episode_log is not None and session_start is not None:
@@ -281,7 +282,11 @@ async def monitor_simulated(
                 handle(pipeline.process(concat(blocks)))
                 stats.samples = assembler.index
             now = time.monotonic()
-            check(now)
+            if (
+                now - last_check >= TICK_S
+            ):  # the view and alerts a few times a second, not per batch
+                check(now)
+                last_check = now
             if (
                 episode_log is not None
                 and session_start is not None
