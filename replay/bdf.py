@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from replay.csvio import CsvInfo
+from replay.csvio import RecordingInfo
 from replay.errors import ReplayError
 from sensor.block import Block
 
@@ -359,7 +359,7 @@ class EdfRecording:
         self._scale = np.asarray(self.raw._raw_extras[0]["units"], dtype=np.float64)[: len(data)]
         meas = self.raw.info["meas_date"]
         self.start = None if meas is None else meas + timedelta(seconds=head.fraction)
-        self.info = CsvInfo(self.path, self.channels, self.units, self.fs, self.start, {})
+        self.info = RecordingInfo(self.path, self.channels, self.units, self.fs, self.start, {})
         self.truth = []
         for a in self.raw.annotations:
             words = str(a["description"]).split()
@@ -431,7 +431,7 @@ class WfdbRecording:
             start = datetime.combine(head.base_date, head.base_time).astimezone(UTC)
         self.damaged = False
         self.truth: list[dict[str, object]] = []
-        self.info = CsvInfo(self.path, self.channels, self.units, self.fs, start, {})
+        self.info = RecordingInfo(self.path, self.channels, self.units, self.fs, start, {})
 
     def blocks(self) -> Iterator[Block]:
         """The record as consecutive blocks of CHUNK_S seconds."""

@@ -39,8 +39,8 @@ UNIFORM_TOLERANCE = 0.01
 
 
 @dataclass
-class CsvInfo:
-    """What the head of a CSV recording says."""
+class RecordingInfo:
+    """What a recording says about itself: channels, units, rate and wall-clock start."""
 
     path: Path
     channels: tuple[str, ...]
@@ -140,7 +140,7 @@ class CsvRecording:
         fs = 1.0 / step
         if np.all(np.abs(np.diff(t) / step - 1) <= UNIFORM_TOLERANCE):
             fs = (len(t) - 1) / span  # the mean rate, once the steps are known to be uniform
-        self.info = CsvInfo(self.path, channels, (unit,) * len(channels), fs, start, comments)
+        self.info = RecordingInfo(self.path, channels, (unit,) * len(channels), fs, start, comments)
         self._t_prev: float | None = None
         self._index = 0
 
