@@ -14,7 +14,7 @@ import socket
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +224,12 @@ class EpisodeLog:
                 (at, at, session_id),
             )
             db.execute(
+                """UPDATE signal_lost SET end_utc = max(start_utc, ?),
+                       duration_s = round(max(0.0, (julianday(max(start_utc, ?)) - julianday(start_utc)) * 86400.0), 3)
+                   WHERE session_id = ? AND end_utc IS NULL""",
+                (at, at, session_id),
+            )
+            db.execute(
                 "UPDATE sessions SET state = ?, ended_at = ?, last_heartbeat = ? WHERE id = ?",
                 (state, at, at, session_id),
             )
@@ -333,6 +339,127 @@ class EpisodeLog:
             dict(r) for r in self._db.execute("SELECT * FROM alerts ORDER BY at_utc, id").fetchall()
         ]
 
+    def set_recording(self, session_id: int, path: str) -> None:
+        """Name the file that holds the session's raw signal."""
+        self._db.execute("UPDATE sessions SET recording = ? WHERE id = ?", (path, session_id))
+
+    def signal_lost(
+        self,
+        session_id: int,
+        start: datetime,
+        end: datetime | None,
+        reason: str,
+        *,
+        channel: str | None = None,
+        samples: int | None = None,
+    ) -> int:
+        """Record a stretch without usable signal (``end`` None while it lasts).
+
+        ``reason`` is ``packets`` (frames lost on the way), ``link`` (the sensor disconnected),
+        ``detached`` (a flat channel: electrode off or clipped) or ``unusable``. ``channel``
+        None means every channel of the session.
+        """
+        duration = None if end is None else round((end - start).total_seconds(), 3)
+        cur = self._db.execute(
+            """INSERT INTO signal_lost (session_id, channel, start_utc, end_utc, duration_s,
+                   reason, samples) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            (
+                session_id,
+                channel,
+                format_utc(start),
+                None if end is None else format_utc(end),
+                duration,
+                reason,
+                samples,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def signal_back(
+        self, session_id: int, end: datetime, reason: str, channel: str | None = None
+    ) -> int:
+        """Close the open signal-lost stretch of this session, reason and channel."""
+        cur = self._db.execute(
+            """UPDATE signal_lost SET end_utc = max(start_utc, ?),
+                   duration_s = round(max(0.0, (julianday(?) - julianday(start_utc)) * 86400.0), 3)
+               WHERE session_id = ? AND reason = ? AND channel IS ? AND end_utc IS NULL""",
+            (format_utc(end), format_utc(end), session_id, reason, channel),
+        )
+        return cur.rowcount
+
+    def lost(self) -> list[dict[str, Any]]:
+        """Every signal-lost stretch, oldest first."""
+        return [
+            dict(r)
+            for r in self._db.execute("SELECT * FROM signal_lost ORDER BY start_utc, id").fetchall()
+        ]
+
+    # -- the patient's and the clinician's entries ----------------------------------------------
+
+    def add_mark(self, at: datetime, text: str, location: str | None = None) -> int:
+        """The patient's own note of a spasm."""
+        if not text.strip():
+            raise LogError(self.path, "a mark needs some text")
+        cur = self._db.execute(
+            "INSERT INTO marks (at_utc, location, text, created_at) VALUES (?, ?, ?, ?)",
+            (format_utc(at), location, text.strip(), format_utc(datetime.now(UTC))),
+        )
+        return int(cur.lastrowid or 0)
+
+    def marks(self) -> list[dict[str, Any]]:
+        """Every diary mark, oldest first."""
+        return [
+            dict(r) for r in self._db.execute("SELECT * FROM marks ORDER BY at_utc, id").fetchall()
+        ]
+
+    def add_treatment(self, name: str, start: datetime, end: datetime | None = None) -> int:
+        """A treatment period (``end`` None: still going)."""
+        if not name.strip():
+            raise LogError(self.path, "a treatment needs a name")
+        if end is not None and end <= start:
+            raise LogError(self.path, f"treatment {name!r} ends before it starts")
+        cur = self._db.execute(
+            "INSERT INTO treatments (name, from_utc, to_utc, created_at) VALUES (?, ?, ?, ?)",
+            (
+                name.strip(),
+                format_utc(start),
+                None if end is None else format_utc(end),
+                format_utc(datetime.now(UTC)),
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def treatments(self) -> list[dict[str, Any]]:
+        """Every treatment, by start."""
+        return [
+            dict(r)
+            for r in self._db.execute("SELECT * FROM treatments ORDER BY from_utc, id").fetchall()
+        ]
+
+    def review(self, episode_id: int, verdict: str, note: str | None = None) -> int:
+        """A clinician's verdict on an episode, kept beside the detector's row (never over it).
+
+        The latest verdict on an episode is the one that counts.
+        """
+        if verdict not in ("confirmed", "rejected"):
+            raise LogError(self.path, f"unknown verdict {verdict!r}")
+        found = self._db.execute("SELECT 1 FROM episodes WHERE id = ?", (episode_id,)).fetchone()
+        if found is None:
+            raise LogError(self.path, f"no episode with id {episode_id}")
+        cur = self._db.execute(
+            "INSERT INTO reviews (episode_id, verdict, at_utc, note) VALUES (?, ?, ?, ?)",
+            (episode_id, verdict, format_utc(datetime.now(UTC)), note),
+        )
+        return int(cur.lastrowid or 0)
+
+    def verdicts(self) -> dict[int, str]:
+        """Episode id -> its latest verdict."""
+        rows = self._db.execute(
+            """SELECT episode_id, verdict FROM reviews r WHERE id =
+                   (SELECT max(id) FROM reviews WHERE episode_id = r.episode_id)"""
+        ).fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
+
     def episodes(self, since: datetime | None = None) -> list[EpisodeRow]:
         """Every episode (from ``since`` on), oldest first."""
         query = """SELECT id, session_id, channel, location, start_utc, end_utc, duration_s, peak,
@@ -343,6 +470,10 @@ class EpisodeLog:
             args = (format_utc(since),)
         query += " ORDER BY start_utc, id"
         return [EpisodeRow(**dict(r)) for r in self._db.execute(query, args).fetchall()]
+
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Rows of a read-only query (for reports and exports)."""
+        return self._db.execute(sql, args).fetchall()
 
     def sessions(self) -> list[dict[str, Any]]:
         """Every session, oldest first."""

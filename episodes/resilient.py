@@ -75,6 +75,40 @@ class ResilientLog:
         args = {"at": at, "kind": kind, "channel": channel, "message": message}
         self._submit(_Pending("alert", args, {"alert": {**args, "at": format_utc(at)}}))
 
+    def signal_lost(
+        self,
+        start: datetime,
+        end: datetime | None,
+        reason: str,
+        channel: str | None = None,
+        samples: int | None = None,
+    ) -> None:
+        """A stretch without usable signal (see :meth:`EpisodeLog.signal_lost`)."""
+        args = {
+            "start": start,
+            "end": end,
+            "reason": reason,
+            "channel": channel,
+            "samples": samples,
+        }
+        record = {
+            **args,
+            "start": format_utc(start),
+            "end": None if end is None else format_utc(end),
+        }
+        self._submit(_Pending("signal_lost", args, {"signal_lost": record}))
+
+    def signal_back(self, end: datetime, reason: str, channel: str | None = None) -> None:
+        """The signal is usable again (see :meth:`EpisodeLog.signal_back`)."""
+        args = {"end": end, "reason": reason, "channel": channel}
+        self._submit(
+            _Pending("signal_back", args, {"signal_back": {**args, "end": format_utc(end)}})
+        )
+
+    def set_recording(self, path: str) -> None:
+        """Name the session's raw-signal recording."""
+        self._submit(_Pending("set_recording", {"path": path}, {"recording": path}))
+
     def heartbeat(self, at: datetime) -> None:
         """Say the session is alive; also retries what is waiting."""
         if self._pending:
@@ -100,6 +134,19 @@ class ResilientLog:
             self.log.record(self._sid(), a["session_start"], a["episode"])
         elif item.what == "alert":
             self.log.alert(self._sid(), a["at"], a["kind"], a["channel"], a["message"])
+        elif item.what == "signal_lost":
+            self.log.signal_lost(
+                self._sid(),
+                a["start"],
+                a["end"],
+                a["reason"],
+                channel=a["channel"],
+                samples=a["samples"],
+            )
+        elif item.what == "signal_back":
+            self.log.signal_back(self._sid(), a["end"], a["reason"], a["channel"])
+        elif item.what == "set_recording":
+            self.log.set_recording(self._sid(), a["path"])
         elif item.what == "end_session":
             self.log.end_session(self._sid(), a["at"])
 

@@ -59,6 +59,44 @@ MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX alerts_by_time ON alerts (at_utc);
     """,
+    3: """
+    ALTER TABLE sessions ADD COLUMN recording TEXT;
+    CREATE TABLE signal_lost (
+        id         INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions (id),
+        channel    TEXT,
+        start_utc  TEXT NOT NULL,
+        end_utc    TEXT,
+        duration_s REAL,
+        reason     TEXT NOT NULL CHECK (reason IN ('packets', 'link', 'detached', 'unusable')),
+        samples    INTEGER
+    );
+    CREATE INDEX signal_lost_by_start ON signal_lost (start_utc);
+    CREATE TABLE marks (
+        id         INTEGER PRIMARY KEY,
+        at_utc     TEXT NOT NULL,
+        location   TEXT,
+        text       TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX marks_by_time ON marks (at_utc);
+    CREATE TABLE treatments (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        from_utc   TEXT NOT NULL,
+        to_utc     TEXT,
+        created_at TEXT NOT NULL,
+        CHECK (to_utc IS NULL OR to_utc > from_utc)
+    );
+    CREATE TABLE reviews (
+        id         INTEGER PRIMARY KEY,
+        episode_id INTEGER NOT NULL REFERENCES episodes (id),
+        verdict    TEXT NOT NULL CHECK (verdict IN ('confirmed', 'rejected')),
+        at_utc     TEXT NOT NULL,
+        note       TEXT
+    );
+    CREATE INDEX reviews_by_episode ON reviews (episode_id);
+    """,
 }
 
 LATEST = max(MIGRATIONS)

@@ -388,6 +388,15 @@ class EdfRecording:
                 self.units,
             )
 
+    def window(self, channel: str, start: int, stop: int) -> npt.NDArray[np.float64]:
+        """One channel's samples ``[start, stop)`` (clipped to the file), in its units."""
+        i = self.channels.index(channel)
+        a, b = max(0, start), min(self.raw.n_times, stop)
+        if b <= a:
+            return np.zeros(0)
+        x = self.raw.get_data(picks=[i], start=a, stop=b)[0]
+        return np.asarray(x / self._scale[i], dtype=np.float64)
+
     def close(self) -> None:
         """Nothing to close (MNE opens the file per read)."""
 

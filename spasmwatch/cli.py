@@ -32,6 +32,7 @@ from sensor.meta import package_version
 from sensor.simulate import SimConfig, SimulatedWearable
 from spasmwatch.monitor import monitor_simulated
 from spasmwatch.recorder import Recorder, default_path, tidy
+from spasmwatch.review import add_commands, db_path, review
 from spasmwatch.settings import EXAMPLE, Settings, SettingsError, default_config_path, load, to_toml
 from spasmwatch.view import LiveView, PlainView, View, describe, duration_text
 
@@ -315,7 +316,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_episodes(args: argparse.Namespace) -> int:
-    db = Path(args.db) if args.db else default_db_path()
+    if args.confirm or args.reject:
+        return review(args)
+    db = db_path(args)
     if not db.exists():
         raise SpasmwatchError(f"{db}: no episode log here yet (run spasmwatch monitor first)")
     with EpisodeLog(db) as episode_log:
@@ -558,6 +561,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--db", help=f"episode log (default {default_db_path()})")
     e.add_argument("--json", action="store_true", help="one JSON object per episode per line")
     e.add_argument("--since", type=_time, help="only episodes from this date or time on")
+    e.add_argument("--confirm", type=int, action="append", metavar="ID", help="confirm episode ID")
+    e.add_argument("--reject", type=int, action="append", metavar="ID", help="reject episode ID")
+    e.add_argument("--note", help="a note kept with --confirm / --reject")
+    e.add_argument("--config", help="settings file")
     e.set_defaults(func=cmd_episodes)
 
     rp = sub.add_parser("repair", help="make a recording whose writer was killed whole again")
@@ -582,6 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--config", help="the file (default: the user's settings file)")
     csub.add_parser("example", help="print an example settings file")
     c.set_defaults(func=cmd_config)
+    add_commands(sub, f"episode log (default {default_db_path()})")
     return parser
 
 

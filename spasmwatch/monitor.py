@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 from detect.config import DetectorConfig
 from detect.events import Episode
 from detect.pipeline import Pipeline
@@ -154,6 +156,7 @@ async def monitor_simulated(
     last_beat = last_frame = last_check = time.monotonic()
     open_since: dict[str, int] = {}
     recorder: Recorder | None = None
+    was_detached: set[str] = set()
 
     def clock() -> datetime:
         start = session_start or datetime.now(UTC)
@@ -190,6 +193,17 @@ async def monitor_simulated(
             detached=[(ch.name, ch.location) for ch in off],
         )
         detached = {ch.name for ch in off}
+        if episode_log is not None and session_start is not None:
+            for ch in off:
+                if ch.name not in was_detached:
+                    flat_s = pipeline.detectors[pipeline.channels.index(ch)].flat_s
+                    episode_log.signal_lost(
+                        clock() - timedelta(seconds=flat_s), None, "detached", ch.name
+                    )
+            for name in was_detached - detached:
+                episode_log.signal_back(clock(), "detached", name)
+        was_detached.clear()
+        was_detached.update(detached)
         for a in fired:
             stats.alerts += 1
             if episode_log is not None and session_start is not None:
@@ -276,6 +290,18 @@ async def monitor_simulated(
                         )
                     if recorder_factory is not None:
                         recorder = recorder_factory(blocks[0], session_start)
+                        if recorder is not None and episode_log is not None:
+                            episode_log.set_recording(str(recorder.path.resolve()))
+                if episode_log is not None:
+                    for b in blocks:
+                        if b.lost.any():  # the assembler's gap blocks: frames lost on the way
+                            lost_start = session_start + timedelta(seconds=b.start_index / sim.fs)
+                            episode_log.signal_lost(
+                                lost_start,
+                                lost_start + timedelta(seconds=b.n_samples / sim.fs),
+                                "packets",
+                                samples=int(np.count_nonzero(b.lost)),
+                            )
                 if recorder is not None:
                     for b in blocks:
                         recorder.write(b)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from detect.events import Episode
@@ -30,8 +31,18 @@ DISK_CHECK_S = 10.0
 
 
 def default_path(folder: Path, start: datetime, source: str) -> Path:
-    """``<folder>/20261125T220001Z-simulated.bdf``."""
-    return folder / f"{start:%Y%m%dT%H%M%SZ}-{source}.bdf"
+    """A new file ``<folder>/20261125T220001Z-simulated.bdf``, claimed (created empty, 0600) so
+    that two sessions starting in the same second get two files (``...-2.bdf`` for the second)."""
+    private_dir(folder)
+    stem = f"{start.astimezone(UTC):%Y%m%dT%H%M%SZ}-{source}"
+    for n in range(1, 1000):
+        path = folder / (f"{stem}.bdf" if n == 1 else f"{stem}-{n}.bdf")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            continue
+        return path
+    raise ReplayError(folder, f"no free name for a recording starting {stem}")
 
 
 def tidy(folder: Path, keep_days: int, now: datetime) -> list[str]:

@@ -67,3 +67,20 @@ def query(db: Path, sql: str) -> list[tuple[object, ...]]:
         return []
     finally:
         con.close()
+
+
+def need_tool(name: str, install: str) -> str:
+    """The path of a system tool a test needs.
+
+    Without it the test skips, saying how to get it; under CI (``CI=true``) it fails instead,
+    so CI always runs such tests.
+    """
+    import shutil
+
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"{name} is not installed ({install})"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI must run this test")
+    pytest.skip(message)

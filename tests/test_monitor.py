@@ -83,6 +83,8 @@ def test_two_monitors_share_one_log(tmp_path: Path) -> None:
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
     assert [s[1] for s in sessions] == ["ended", "ended"]
+    recordings = sorted((tmp_path / "recordings").glob("*.bdf"))
+    assert len(recordings) == 2  # one file each, even when both start in the same second
     assert sorted(per_session.values()) == sorted(
         [out_a.count("spasm ended"), out_b.count("spasm ended")]
     )
@@ -102,6 +104,16 @@ def test_battery_and_packet_loss_faults_are_shown_counted_and_logged(tmp_path: P
         alerts = log.alerts()
     assert [a["kind"] for a in alerts] == ["low_battery"]
     assert alerts[0]["message"].startswith("sensor battery low")
+    # Every lost stretch is in the log, as long as the frames that never came.
+    gaps = query(db, "SELECT reason, samples, duration_s FROM signal_lost")
+    assert gaps
+    assert {g[0] for g in gaps} == {"packets"}
+    fs = float(query(db, "SELECT fs_hz FROM sessions")[0][0])  # type: ignore[arg-type]
+    assert all(abs(float(d) - int(n) / fs) < 2e-3 for _, n, d in gaps)  # type: ignore[arg-type]
+    per_frame = sum(int(n) for _, n, _ in gaps) / lost  # type: ignore[call-overload]
+    assert per_frame == int(per_frame)  # whole frames
+    recording = query(db, "SELECT recording FROM sessions")[0][0]
+    assert Path(str(recording)).is_file()
 
 
 ENDED = "SELECT channel, duration_s FROM episodes WHERE state = 'ended'"

@@ -89,3 +89,11 @@ def test_tidy_mends_unfinished_files_and_removes_old_ones_never_the_log(tmp_path
     assert not (folder / "b.bdf").exists()
     assert log.exists()
     assert not EdfRecording(folder / "a.bdf", "emg").damaged
+
+
+def test_two_sessions_starting_in_the_same_second_get_two_files(tmp_path: Path) -> None:
+    a = default_path(tmp_path / "recordings", START, "simulated")
+    b = default_path(tmp_path / "recordings", START, "simulated")
+    assert a != b
+    assert b.name.endswith("-2.bdf")
+    assert a.stat().st_mode & 0o777 == 0o600
