@@ -108,6 +108,11 @@ def hrs(h: float) -> str:
     return f"{h * 3600:.0f} s"
 
 
+def _span(p: Period) -> str:
+    days = (p.end - p.start).total_seconds() / 86400
+    return f"{days:.1f} days" if days >= 2 else hrs(days * 24)
+
+
 def _e(text: object) -> str:
     return html.escape(str(text))
 
@@ -440,7 +445,7 @@ def render(
     where = sm.locations(data)
     parts.append(
         f'<p class="sub">Period: {when(p.start)} to {when(p.end)} ({_e(zone)}), '
-        f"{(p.end - p.start).total_seconds() / 86400:.1f} days. "
+        f"{_span(p)}. "
         + (f"Patient: {_e(patient)}." if patient else "No patient pseudonym configured.")
         + "</p>"
     )
@@ -477,6 +482,10 @@ def render(
         if gaps
         else ""
     )
+    if eps and 0 < total.exposure_h < 24:
+        lost_note += (
+            f" Rates per 24 h below are projected from only {hrs(total.exposure_h)} of signal."
+        )
     parts.append(f'<h2 id="glance">At a glance</h2><p class="glance">{glance}{lost_note}</p>')
 
     # Coverage
