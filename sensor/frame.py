@@ -207,6 +207,17 @@ class FrameAssembler:
         """Absolute index of the next sample."""
         return self._index
 
+    @property
+    def expected_time_us(self) -> int | None:
+        """Device time of the next sample, if a frame has been seen (wraps at 2**32 us)."""
+        return self._next_time_us
+
+    def resume_at(self, index: int) -> None:
+        """After a link loss: the next frame is sample ``index``, whatever its sequence number
+        (the gap was already accounted for by the caller)."""
+        self._next_seq = None
+        self._index = index
+
     def push(self, frame: Frame) -> list[Block]:
         """Add one frame; return the blocks it completes (a gap block first where frames were lost)."""
         n_s, n_ch = frame.counts.shape
