@@ -25,12 +25,14 @@ from episodes.resilient import ResilientLog
 from replay.csvio import CsvWriter
 from replay.run import open_recording, paced, run
 from replay.timefmt import parse_time
+from sensor.ble import PROFILES, BleWearable, scan
 from sensor.block import ACC, EMG, Block
 from sensor.errors import SpasmwatchError
 from sensor.frame import FrameAssembler, decode_frame
 from sensor.meta import package_version
 from sensor.simulate import SimConfig, SimulatedWearable
-from spasmwatch.monitor import monitor_simulated
+from spasmwatch.emulate import add_command as add_emulate
+from spasmwatch.monitor import BleSource, MonitorStats, SimulatedSource, monitor
 from spasmwatch.recorder import Recorder, default_path, tidy
 from spasmwatch.review import add_commands, db_path, review
 from spasmwatch.settings import EXAMPLE, Settings, SettingsError, default_config_path, load, to_toml
@@ -91,27 +93,66 @@ def _today(db: EpisodeLog) -> dict[str, tuple[int, float]]:
     return out
 
 
+def _lose_link(text: str) -> tuple[float, float]:
+    try:
+        at, length = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected AT:FOR in seconds of signal, e.g. 120:10, got {text!r}"
+        ) from None
+    if at < 0 or length <= 0:
+        raise argparse.ArgumentTypeError(f"AT must be >= 0 and FOR > 0, got {text!r}")
+    return at, length
+
+
 def cmd_monitor(args: argparse.Namespace) -> int:
-    if not args.simulate:
-        raise UsageError("say which sensor to use: --simulate runs the simulated wearable")
+    if bool(args.simulate) == bool(args.device):
+        raise UsageError(
+            "say which sensor to use: --simulate runs the simulated wearable, "
+            "--device NAME_OR_ADDRESS a Bluetooth one (spasmwatch scan lists them)"
+        )
     settings = _settings(args, always=True)
-    fs = args.fs or DEFAULT_FS[args.signal]
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1_000_000)
-    first = "ch1" if args.signal == EMG else "acc"
-    site = args.location or settings.location(first, "left calf")
-    sim = SimulatedWearable(_sim_config(args, fs, seed, args.seconds or SIMULATE_FOREVER_S, site))
-    locations = {name: args.location or settings.location(name, site) for name in sim.sensor_names}
-    config = settings.detector.build(args.signal)
     db = Path(args.db).expanduser() if args.db else settings.paths.db or default_db_path()
     db = Path(db).expanduser()
-    kind = "sEMG" if args.signal == EMG else "accelerometer"
-    n = len(sim.sensor_names)
-    header = (
-        f"spasmwatch {package_version()}: watching the simulated wearable "
-        f"({kind}, {n} channel{'s' if n > 1 else ''} at {fs:g} Hz, {', '.join(sorted(set(locations.values())))}, "
-        f"seed {seed}{f', {args.speed:g}x speed' if args.speed != 1 else ''})"
+    source: SimulatedSource | BleSource
+    if args.simulate:
+        fs = args.fs or DEFAULT_FS[args.signal]
+        seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1_000_000)
+        first = "ch1" if args.signal == EMG else "acc"
+        site = args.location or settings.location(first, "left calf")
+        sim = SimulatedWearable(
+            _sim_config(args, fs, seed, args.seconds or SIMULATE_FOREVER_S, site)
+        )
+        kind = "sEMG" if args.signal == EMG else "accelerometer"
+        n = len(sim.sensor_names)
+        sites = sorted({args.location or settings.location(c, site) for c in sim.sensor_names})
+        header = (
+            f"spasmwatch {package_version()}: watching the simulated wearable "
+            f"({kind}, {n} channel{'s' if n > 1 else ''} at {fs:g} Hz, {', '.join(sites)}, "
+            f"seed {seed}{f', {args.speed:g}x speed' if args.speed != 1 else ''})"
+        )
+        source = SimulatedSource(sim, args.speed, args.lose_link or ())
+        recording = f"spasmwatch_{package_version()} simulated seed {seed}"
+        tag = "simulated"
+    else:
+        site = args.location or "unspecified"
+        queue_note = "" if args.location else " (say where it is worn with --location)"
+        header = (
+            f"spasmwatch {package_version()}: watching {args.device} over Bluetooth"
+            f"{f' ({args.profile})' if args.profile else ''}{queue_note}"
+        )
+        source = BleSource(BleWearable(args.device, profile=args.profile))
+        recording = f"spasmwatch_{package_version()} {args.device}"
+        tag = "ble"
+
+    def location_of(name: str) -> str:
+        return args.location or settings.location(name, site)
+
+    until = (
+        f"for {args.seconds:g} s of signal"
+        if args.seconds and args.simulate
+        else "until you press Ctrl-C"
     )
-    until = f"for {args.seconds:g} s of signal" if args.seconds else "until you press Ctrl-C"
     with EpisodeLog(db) as episode_log:
         today = _today(episode_log)
         view: View
@@ -130,38 +171,44 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         def make_recorder(first: Block, start: datetime) -> Recorder | None:
             if args.no_record:
                 return None
-            path = Path(args.record) if args.record else default_path(folder, start, "simulated")
+            path = Path(args.record) if args.record else default_path(folder, start, tag)
             view.say(f"Raw signal recorded to {path}.")
             return Recorder(
                 path,
                 first,
                 start,
-                locations=locations,
+                locations={c: location_of(c) for c in first.channels},
                 patient=settings.patient,
-                recording=f"spasmwatch_{package_version()} simulated seed {seed}",
+                recording=recording,
                 warn=lambda text: view.say(f"warning: {text}"),
             )
 
-        stats = asyncio.run(
-            monitor_simulated(
-                sim,
-                config,
+        stop_at = args.seconds if (args.seconds and args.device) else None
+
+        async def go() -> MonitorStats:
+            stop = asyncio.Event()
+            if stop_at is not None:
+                asyncio.get_running_loop().call_later(stop_at, stop.set)
+            return await monitor(
+                source,
+                lambda kind: settings.detector.build("acc" if kind == ACC else "emg"),
                 writer,
                 view,
-                speed=args.speed,
                 settings=settings,
-                locations=locations,
+                location_of=location_of,
                 today=today,
+                stop=stop,
                 recorder_factory=make_recorder,
             )
-        )
+
+        stats = asyncio.run(go())
     how = "Stopped" if stats.stopped else "Finished"
     n_ep = len(stats.episodes)
     print(
         f"{how} after {duration_text(stats.seconds)} of signal: {n_ep} episode{'s' if n_ep != 1 else ''}"
         f" logged, {stats.alerts} alert{'s' if stats.alerts != 1 else ''}"
         f" (lost frames: {stats.lost_frames}, unreadable frames: {stats.decode_errors},"
-        f" dropped by a full queue: {stats.overflows}).",
+        f" dropped by a full queue: {stats.overflows}, link lost: {stats.link_losses}x).",
         flush=True,
     )
     if stats.unsaved:
@@ -172,6 +219,30 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             flush=True,
         )
         return 1
+    return 0
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    found = asyncio.run(scan(args.seconds))
+    usable = [f for f in found if args.all or f.profile]
+    if args.json:
+        for f in usable:
+            print(json.dumps(f.as_dict()))
+        return 0
+    if not usable:
+        others = len(found) - len(usable)
+        print(
+            f"No wearable spasmwatch can use was heard in {args.seconds:g} s"
+            + (
+                f" ({others} other device{'s' if others != 1 else ''}: --all lists them)."
+                if others
+                else "."
+            )
+        )
+        return 0
+    print(f"{'name':<24} {'address':<18} {'RSSI':>5}  profile")
+    for f in usable:
+        print(f"{f.name or '(no name)':<24} {f.address:<18} {f.rssi:>5}  {f.profile or '-'}")
     return 0
 
 
@@ -500,6 +571,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("monitor", help="watch a sensor live and log every episode")
     m.add_argument("--simulate", action="store_true", help="use the simulated wearable")
+    m.add_argument("--device", metavar="NAME_OR_ADDRESS", help="a Bluetooth wearable")
+    m.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="how the wearable talks (default: from what it advertises)",
+    )
     m.add_argument(
         "--seconds", type=_positive, help="stop after this much signal (default: until Ctrl-C)"
     )
@@ -525,7 +602,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PCT_PER_H",
         help="simulate a draining battery",
     )
+    m.add_argument(
+        "--lose-link",
+        type=_lose_link,
+        action="append",
+        metavar="AT:FOR",
+        help="simulate the link dropping at AT s of signal for FOR s (repeatable)",
+    )
     m.set_defaults(func=cmd_monitor)
+
+    sc = sub.add_parser("scan", help="list nearby Bluetooth wearables spasmwatch can use")
+    sc.add_argument("--seconds", type=_positive, default=5.0, help="how long to listen (default 5)")
+    sc.add_argument("--all", action="store_true", help="also list devices spasmwatch cannot use")
+    sc.add_argument("--json", action="store_true", help="one JSON object per device per line")
+    sc.set_defaults(func=cmd_scan)
 
     s = sub.add_parser("simulate", help="write a simulated recording (CSV) and its ground truth")
     s.add_argument("--out", required=True, help="the CSV file; the truth goes to FILE.truth.json")
@@ -590,6 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
     csub.add_parser("example", help="print an example settings file")
     c.set_defaults(func=cmd_config)
     add_commands(sub, f"episode log (default {default_db_path()})")
+    add_emulate(sub, _positive, _lose_link)
     return parser
 
 
@@ -600,6 +691,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # Libraries' own warnings (bleak guessing the BlueZ version, ...) are for -v.
+        for name in ("bleak", "bleak_retry_connector", "dbus_fast"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     try:
         return int(args.func(args))
     except (UsageError, SettingsError) as exc:

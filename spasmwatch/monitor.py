@@ -1,9 +1,11 @@
-"""The live monitor: a wearable's frames in, episodes on screen and in the log.
+"""The live monitor: a wearable's notifications in, episodes on screen and in the log.
 
-One asyncio event loop. The source (the simulated wearable here, a BLE notification callback
-later) only stamps arrival time and puts bytes on a bounded queue; one consumer decodes them,
-runs the pipeline, writes the log, raises alerts and updates the view. An overflowing queue
-is counted and reported.
+One asyncio event loop. The source (the simulated wearable, or a BLE wearable whose
+notification callback only stamps arrival time) puts items on a bounded queue; one consumer
+decodes them, runs the pipeline, writes the log, raises alerts and updates the view. An
+overflowing queue is counted and reported. When the link drops, the decoder's gap closes any
+episode in progress as interrupted and a ``signal_lost`` row is opened; it is closed when the
+signal comes back.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import numpy as np
 
@@ -23,11 +26,12 @@ from detect.config import DetectorConfig
 from detect.events import Episode
 from detect.pipeline import Pipeline
 from episodes.resilient import ResilientLog
-from sensor.block import Block, concat
+from sensor.ble import BleWearable, Item
+from sensor.block import ACC, EMG, Block, concat, sensor_groups
 from sensor.errors import DecodeError
-from sensor.frame import FrameAssembler, decode_frame
 from sensor.meta import package_version
 from sensor.simulate import SimulatedWearable
+from sensor.stream import OpenFrameDecoder, StreamDecoder
 from spasmwatch.alerts import AlertWatch
 from spasmwatch.recorder import Recorder
 from spasmwatch.settings import Settings
@@ -57,6 +61,7 @@ class MonitorStats:
     lost_samples: int = 0
     decode_errors: int = 0
     overflows: int = 0
+    link_losses: int = 0
     samples: int = 0
     fs: float = 0.0
     episodes: list[Episode] = field(default_factory=list)
@@ -70,33 +75,142 @@ class MonitorStats:
         return self.samples / self.fs if self.fs else 0.0
 
 
-async def _produce(
-    sim: SimulatedWearable,
-    queue: asyncio.Queue[tuple[int, bytes] | None],
-    speed: float,
-    stop: asyncio.Event,
-    stats: MonitorStats,
-) -> None:
-    """Pace the simulated wearable's frames in (scaled) real time onto the queue."""
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    wraps, last_us = 0, 0
-    for payload in sim.frames():
-        if stop.is_set():
-            break
-        # Pace by the frame's device time (bytes 6-9, microseconds, wrapping at 2**32).
-        t_us = int.from_bytes(payload[6:10], "little")
-        if t_us < last_us:
-            wraps += 1
-        last_us = t_us
-        delay = t0 + (wraps * 2**32 + t_us) / 1e6 / speed - loop.time()
-        await asyncio.sleep(max(0.0, delay))
+class Source(Protocol):
+    """Where the monitor's items come from."""
+
+    @property
+    def kind(self) -> str:
+        """``simulated``, ``ble:<address>``."""
+
+    @property
+    def device(self) -> str:
+        """What it is, for the log."""
+
+    @property
+    def state(self) -> str:
+        """The connection as the patient sees it."""
+
+    @property
+    def decoder(self) -> StreamDecoder | None: ...
+
+    @property
+    def battery(self) -> int | None: ...
+
+    async def run(self, queue: asyncio.Queue[Item | None], stop: asyncio.Event) -> None: ...
+
+
+class SimulatedSource:
+    """The simulated wearable's open frames, paced in (scaled) real time.
+
+    Parameters
+    ----------
+    speed : float
+        1 is real time; 100 plays a hundred times faster.
+    link_losses : sequence of (at_s, for_s)
+        The link drops at ``at_s`` seconds of signal for ``for_s`` seconds: frames measured
+        meanwhile never arrive, and the monitor is told the link went and came back.
+    """
+
+    kind = "simulated"
+
+    def __init__(
+        self,
+        sim: SimulatedWearable,
+        speed: float = 1.0,
+        link_losses: Sequence[tuple[float, float]] = (),
+    ) -> None:
+        self.sim = sim
+        self.speed = speed
+        self.losses = sorted(link_losses)
+        self.device = f"simulated wearable (seed {sim.config.seed})"
+        self.state = "connecting"
+        self.overflows = 0
+        self._decoder = OpenFrameDecoder()
+
+    @property
+    def decoder(self) -> StreamDecoder:
+        return self._decoder
+
+    @property
+    def battery(self) -> int | None:
+        return self._decoder.battery
+
+    async def run(self, queue: asyncio.Queue[Item | None], stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        wraps, last_us = 0, 0
+        losses = list(self.losses)
+        down_until: float | None = None
+        self.state = "streaming"
+        for payload in self.sim.frames():
+            if stop.is_set():
+                break
+            # Pace by the frame's device time (bytes 6-9, microseconds, wrapping at 2**32).
+            t_us = int.from_bytes(payload[6:10], "little")
+            if t_us < last_us:
+                wraps += 1
+            last_us = t_us
+            t_s = (wraps * 2**32 + t_us) / 1e6
+            await asyncio.sleep(max(0.0, t0 + t_s / self.speed - loop.time()))
+            if losses and t_s >= losses[0][0]:
+                at, length = losses.pop(0)
+                down_until = at + length
+                self.state = "reconnecting"
+                await queue.put(Item("down", time.monotonic_ns()))
+            if down_until is not None:
+                if t_s < down_until:
+                    continue  # measured by the device, never received
+                down_until = None
+                self.state = "streaming"
+                await queue.put(Item("up", time.monotonic_ns()))
+            try:
+                queue.put_nowait(Item("data", time.monotonic_ns(), payload))
+            except asyncio.QueueFull:
+                self.overflows += 1
+                log.warning("receive queue full: a frame was dropped")
+        self.state = "stopped"
+        await queue.put(None)
+
+
+class BleSource:
+    """A wearable over BLE (see :class:`sensor.ble.BleWearable`)."""
+
+    def __init__(self, wearable: BleWearable) -> None:
+        self.wearable = wearable
+
+    @property
+    def kind(self) -> str:
+        return f"ble:{self.wearable.address or self.wearable.target}"
+
+    @property
+    def device(self) -> str:
+        info = self.wearable.stats.info
+        model = " ".join(v for v in (info.get("manufacturer"), info.get("model")) if v)
+        return f"{self.wearable.name} ({self.wearable.profile}{', ' + model if model else ''})"
+
+    @property
+    def state(self) -> str:
+        return self.wearable.state
+
+    @property
+    def decoder(self) -> StreamDecoder | None:
+        return self.wearable.decoder
+
+    @property
+    def battery(self) -> int | None:
+        dec = self.wearable.decoder
+        return dec.battery if dec is not None and dec.battery is not None else self.wearable.battery
+
+    @property
+    def overflows(self) -> int:
+        return self.wearable.stats.overflows
+
+    async def run(self, queue: asyncio.Queue[Item | None], stop: asyncio.Event) -> None:
+        self.wearable.queue = queue
         try:
-            queue.put_nowait((time.monotonic_ns(), payload))
-        except asyncio.QueueFull:
-            stats.overflows += 1
-            log.warning("receive queue full: a frame was dropped")
-    await queue.put(None)
+            await self.wearable.run(stop)
+        finally:
+            await queue.put(None)
 
 
 @dataclass
@@ -110,27 +224,27 @@ class _Tally:
         self.today[ev.location] = (n + 1, s + (ev.duration_s or 0.0))
 
 
-async def monitor_simulated(
-    sim: SimulatedWearable,
-    config: DetectorConfig,
+async def monitor(
+    source: Source,
+    build_config: Callable[[str], DetectorConfig],
     episode_log: ResilientLog | None,
     view: View,
     *,
-    speed: float,
     settings: Settings,
-    locations: Mapping[str, str],
+    location_of: Callable[[str], str],
     today: dict[str, tuple[int, float]] | None = None,
     stop: asyncio.Event | None = None,
     recorder_factory: Callable[[Block, datetime], Recorder | None] | None = None,
 ) -> MonitorStats:
-    """Run the live pipeline on the simulated wearable until it ends or ``stop`` is set.
+    """Run the live pipeline on a source until it ends or ``stop`` is set.
 
     Parameters
     ----------
-    speed : float
-        1 paces the stream in real time; 100 plays it a hundred times faster.
-    locations : mapping
-        Channel -> body location.
+    build_config : callable
+        The detector configuration for a signal type (``emg`` or ``acc``), asked once the
+        first samples show which it is.
+    location_of : callable
+        Channel (or accelerometer sensor) name -> body location.
     today : dict
         Episodes already logged today per location (count, total seconds).
     recorder_factory : callable
@@ -138,7 +252,7 @@ async def monitor_simulated(
     """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    stats = MonitorStats(fs=sim.fs)
+    stats = MonitorStats()
 
     def on_signal() -> None:
         stats.stopped = True
@@ -146,10 +260,8 @@ async def monitor_simulated(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-    queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue(QUEUE_FRAMES)
-    producer = asyncio.create_task(_produce(sim, queue, speed, stop, stats))
-    assembler = FrameAssembler(sim.channels)
-    pipeline = Pipeline(config, sim.fs, sim.channels, (sim.units,) * len(sim.channels), locations)
+    queue: asyncio.Queue[Item | None] = asyncio.Queue(QUEUE_FRAMES)
+    producer = asyncio.create_task(source.run(queue, stop))
     alerts = AlertWatch(settings.alerts)
     tally = _Tally(dict(today or {}))
     session_start: datetime | None = None
@@ -157,10 +269,17 @@ async def monitor_simulated(
     open_since: dict[str, int] = {}
     recorder: Recorder | None = None
     was_detached: set[str] = set()
+    pipeline: Pipeline | None = None
+    link_down = False  # between a link loss and the first samples after it
+    link_gap: tuple[int, int | None] | None = None  # the latest link gap, sample indices
 
     def clock() -> datetime:
         start = session_start or datetime.now(UTC)
         return start + timedelta(seconds=stats.seconds)
+
+    def at_index(index: int) -> datetime:
+        assert session_start is not None
+        return session_start + timedelta(seconds=index / stats.fs)
 
     def handle(events: list[Episode]) -> None:
         assert session_start is not None
@@ -179,21 +298,59 @@ async def monitor_simulated(
                 at = session_start + timedelta(seconds=ev.end_s or 0.0)
             view.episode(ev, at)
 
+    def start(first: Block, decoder: StreamDecoder) -> Pipeline:
+        nonlocal session_start, recorder
+        kind = ACC if first.units[0] == "g" else EMG
+        names = (
+            [name for name, _ in sensor_groups(first.channels)]
+            if kind == ACC
+            else list(first.channels)
+        )
+        config = build_config(kind)
+        pipe = Pipeline(
+            config, first.fs, first.channels, first.units, {n: location_of(n) for n in names}
+        )
+        stats.fs = first.fs
+        # The session starts at the wall-clock time of its first sample.
+        session_start = datetime.now(UTC) - timedelta(seconds=first.start_index / first.fs)
+        if episode_log is not None:
+            episode_log.start_session(
+                source=source.kind,
+                device=source.device,
+                signal=kind,
+                fs=first.fs,
+                started_at=session_start,
+                locations={c.name: c.location for c in pipe.channels},
+                config=config.model_dump(mode="json"),
+                version=package_version(),
+                patient=settings.patient,
+            )
+        if recorder_factory is not None:
+            recorder = recorder_factory(first, session_start)
+            if recorder is not None and episode_log is not None:
+                episode_log.set_recording(str(recorder.path.resolve()))
+        del decoder
+        return pipe
+
     def check(now: float) -> None:
+        decoder = source.decoder
+        state = source.state
         connection = "streaming" if now - last_frame < 2.0 else "no signal"
-        off = pipeline.detached()
+        if state in ("connecting", "reconnecting", "scanning"):
+            connection = state
         fired = alerts.check(
             open_episodes=[
-                (ch.name, ch.location, (assembler.index - open_since[ch.name]) / sim.fs)
-                for ch in pipeline.channels
+                (ch.name, ch.location, (stats.samples - open_since[ch.name]) / stats.fs)
+                for ch in (pipeline.channels if pipeline else [])
                 if ch.name in open_since
             ],
             no_signal_s=now - last_frame,
-            battery=assembler.battery,
-            detached=[(ch.name, ch.location) for ch in off],
+            battery=source.battery,
+            detached=[(ch.name, ch.location) for ch in (pipeline.detached() if pipeline else [])],
         )
+        off = pipeline.detached() if pipeline else []
         detached = {ch.name for ch in off}
-        if episode_log is not None and session_start is not None:
+        if episode_log is not None and session_start is not None and pipeline is not None:
             for ch in off:
                 if ch.name not in was_detached:
                     flat_s = pipeline.detectors[pipeline.channels.index(ch)].flat_s
@@ -212,10 +369,10 @@ async def monitor_simulated(
         view.update(
             Status(
                 connection=connection,
-                battery=assembler.battery,
+                battery=source.battery,
                 clock=clock(),
                 signal_s=stats.seconds,
-                lost_s=assembler.lost_samples / sim.fs,
+                lost_s=(decoder.lost_samples / stats.fs) if decoder and stats.fs else 0.0,
                 channels=tuple(
                     ChannelStatus(
                         name=ch.name,
@@ -223,12 +380,16 @@ async def monitor_simulated(
                         level_db=det.level_db,
                         rest_db=det.baseline_db,
                         threshold_db=det.on_threshold_db,
-                        in_episode_s=(assembler.index - open_since[ch.name]) / sim.fs
+                        in_episode_s=(stats.samples - open_since[ch.name]) / stats.fs
                         if ch.name in open_since
                         else None,
                         detached=ch.name in detached,
                     )
-                    for ch, det in zip(pipeline.channels, pipeline.detectors, strict=True)
+                    for ch, det in zip(
+                        pipeline.channels if pipeline else [],
+                        pipeline.detectors if pipeline else [],
+                        strict=True,
+                    )
                 ),
                 today=dict(tally.today),
             )
@@ -255,58 +416,75 @@ async def monitor_simulated(
                 await asyncio.sleep(COALESCE_S)
             while not queue.empty() and len(batch) < BATCH_FRAMES:
                 batch.append(queue.get_nowait())
-            blocks = []
+            blocks: list[Block] = []
+            resumed_at: int | None = None
             for item in batch:
                 if item is None:
                     done = True
                     break
-                _, payload = item
+                decoder = source.decoder
+                if decoder is None:
+                    continue
+                if item.kind == "down":
+                    gap = decoder.link_lost(item.t_ns)
+                    if gap and not link_down:
+                        stats.link_losses += 1
+                        link_down = True
+                        link_gap = (gap[0].start_index, None)
+                        if session_start is not None:
+                            if episode_log is not None:
+                                episode_log.signal_lost(at_index(gap[0].start_index), None, "link")
+                            view.say(
+                                f"{at_index(gap[0].start_index).astimezone():%H:%M:%S}  "
+                                "sensor disconnected: "
+                                "reconnecting (episodes in progress are closed as cut short)"
+                            )
+                    blocks.extend(gap)
+                    continue
+                if item.kind != "data":
+                    continue
                 try:
-                    frame = decode_frame(payload)
+                    got = decoder.push(item.payload, item.t_ns, item.source)
                 except DecodeError as exc:
                     stats.decode_errors += 1
                     log.warning("%s", exc)
                     continue
-                blocks.extend(assembler.push(frame))
+                if link_down and got:
+                    link_down = False
+                    resumed_at = next((b.start_index for b in got if not b.lost.all()), None)
+                    if link_gap is not None:
+                        link_gap = (link_gap[0], resumed_at)
+                blocks.extend(got)
                 stats.frames += 1
             if blocks:
+                decoder = source.decoder
+                assert decoder is not None
                 last_frame = time.monotonic()
-                if session_start is None:
-                    # The session starts at the wall-clock time of its first sample.
-                    session_start = datetime.now(UTC) - timedelta(
-                        seconds=blocks[0].start_index / sim.fs
-                    )
-                    if episode_log is not None:
-                        episode_log.start_session(
-                            source="simulated",
-                            device=f"simulated wearable (seed {sim.config.seed})",
-                            signal=sim.config.signal,
-                            fs=sim.fs,
-                            started_at=session_start,
-                            locations={c.name: c.location for c in pipeline.channels},
-                            config=config.model_dump(mode="json"),
-                            version=package_version(),
-                            patient=settings.patient,
-                        )
-                    if recorder_factory is not None:
-                        recorder = recorder_factory(blocks[0], session_start)
-                        if recorder is not None and episode_log is not None:
-                            episode_log.set_recording(str(recorder.path.resolve()))
+                if pipeline is None:
+                    pipeline = start(blocks[0], decoder)
+                assert session_start is not None
                 if episode_log is not None:
                     for b in blocks:
-                        if b.lost.any():  # the assembler's gap blocks: frames lost on the way
-                            lost_start = session_start + timedelta(seconds=b.start_index / sim.fs)
+                        if b.lost.any() and not _within(b.start_index, link_gap):
+                            # Frames lost on the way (not a lost link): one row per gap block.
+                            lost_start = at_index(b.start_index)
                             episode_log.signal_lost(
                                 lost_start,
-                                lost_start + timedelta(seconds=b.n_samples / sim.fs),
+                                lost_start + timedelta(seconds=b.n_samples / stats.fs),
                                 "packets",
                                 samples=int(np.count_nonzero(b.lost)),
                             )
+                    if resumed_at is not None:
+                        episode_log.signal_back(at_index(resumed_at), "link")
+                if resumed_at is not None:
+                    view.say(
+                        f"{at_index(resumed_at).astimezone():%H:%M:%S}  sensor back: streaming"
+                    )
                 if recorder is not None:
                     for b in blocks:
                         recorder.write(b)
                 handle(pipeline.process(concat(blocks)))
-                stats.samples = assembler.index
+                stats.samples = blocks[-1].stop_index
             now = time.monotonic()
             if (
                 now - last_check >= TICK_S
@@ -322,14 +500,20 @@ async def monitor_simulated(
                 last_beat = now
     finally:
         stop.set()
-        producer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await producer
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(producer, 10.0)
+        if not producer.done():
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        stats.lost_frames = assembler.lost_frames
-        stats.lost_samples = assembler.lost_samples
-        if session_start is not None:
+        decoder = source.decoder
+        if decoder is not None:
+            stats.lost_frames = decoder.lost_frames
+            stats.lost_samples = decoder.lost_samples
+        stats.overflows = int(getattr(source, "overflows", 0))
+        if session_start is not None and pipeline is not None:
             handle(pipeline.flush())
             if episode_log is not None:
                 episode_log.end_session(clock())
@@ -338,4 +522,11 @@ async def monitor_simulated(
         if episode_log is not None:
             stats.unsaved = episode_log.pending
         view.close()
+        if producer.done() and not producer.cancelled() and producer.exception() is not None:
+            raise producer.exception()  # type: ignore[misc]
     return stats
+
+
+def _within(index: int, span: tuple[int, int | None] | None) -> bool:
+    """True when a sample index lies in a link gap (``(from, to)``, ``to`` None while open)."""
+    return span is not None and index >= span[0] and (span[1] is None or index < span[1])
