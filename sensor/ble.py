@@ -70,6 +70,16 @@ def profile_for(name: str | None, uuids: list[str]) -> str | None:
     return None
 
 
+def _unavailable(exc: Exception) -> SensorError:
+    text = str(exc)
+    if "org.bluez" in text or "No such file" in text or "Connection refused" in text:
+        return SensorError(
+            "Bluetooth is not available: no BlueZ on the system D-Bus "
+            "(is bluetoothd running and is there an adapter?)"
+        )
+    return SensorError(f"cannot scan for Bluetooth devices: {text}")
+
+
 @dataclass(frozen=True)
 class Found:
     """A device heard while scanning."""
@@ -87,8 +97,8 @@ async def scan(seconds: float) -> list[Found]:
     """Every device heard within ``seconds``, strongest first."""
     try:
         found = await BleakScanner.discover(timeout=seconds, return_adv=True)
-    except BleakError as exc:
-        raise SensorError(f"cannot scan for Bluetooth devices: {exc}") from exc
+    except (BleakError, OSError) as exc:
+        raise _unavailable(exc) from exc
     out = [
         Found(
             dev.name or adv.local_name or "",
@@ -287,8 +297,8 @@ class BleWearable:
 
         try:
             dev = await BleakScanner.find_device_by_filter(match, timeout=self.scan_s)
-        except BleakError as exc:
-            raise SensorError(f"cannot scan for Bluetooth devices: {exc}") from exc
+        except (BleakError, OSError) as exc:
+            raise _unavailable(exc) from exc
         if dev is None:
             raise SensorError(
                 f"no Bluetooth device named or addressed {self.target!r} was heard in "
