@@ -438,6 +438,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "speed":
         return bench_speed(args)
+    if args.what == "ble":
+        return bench_ble(args)
     from replay import bench
 
     results: list[bench.Result] = []
@@ -481,6 +483,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     )
     for name, (n, expected) in counts.items():
         print(f"{name}: {n} detected, {expected} expected")
+    return 0
+
+
+def bench_ble(args: argparse.Namespace) -> int:
+    from spasmwatch import bench_ble as ble
+
+    def say(text: str) -> None:
+        if not args.json:
+            print(text, flush=True)
+
+    try:
+        r = ble.run(say=say)
+    except FileNotFoundError as exc:
+        raise SpasmwatchError(str(exc)) from None
+    if args.json:
+        print(json.dumps(r))
+        return 0
+    print(
+        f"BLE path (emulated BlueZ -> bleak -> decoder -> detector): up to "
+        f"{r['max_lossless_per_s']:.0f} notifications/s with none lost; the decoder alone on "
+        f"the same frames in memory: {r['baseline_per_s']:.0f}/s"
+    )
     return 0
 
 
@@ -667,6 +691,8 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("--json", action="store_true", help="one JSON object per result per line")
     acc.add_argument("--quick", action="store_true", help="shorter cases, no 8-hour night")
     acc.add_argument("--no-baselines", action="store_true", help="spasmwatch alone")
+    bb = bsub.add_parser("ble", help="notifications per second the BLE path takes with no loss")
+    bb.add_argument("--json", action="store_true", help="one JSON object on one line")
     spd = bsub.add_parser("speed", help="replay speed, memory and live block cost")
     spd.add_argument("--json", action="store_true", help="one JSON object on one line")
     b.set_defaults(func=cmd_bench)

@@ -179,3 +179,18 @@ def test_no_bluetooth_and_a_missing_device_are_one_clear_line(bus: str, tmp_path
     assert done.returncode == 1
     assert "no Bluetooth device named or addressed 'nobody'" in done.stderr
     assert not query(tmp_path / "log.db", "SELECT * FROM sessions")
+
+
+def test_bench_ble_counts_what_arrives_and_what_is_lost(bus: str) -> None:
+    from spasmwatch import bench_ble
+
+    lines: list[str] = []
+    r = bench_ble.run(lines.append, speeds=(10, 50), step_s=2.0)
+    steps = r["steps"]
+    assert isinstance(steps, list)
+    assert [s["offered_per_s"] for s in steps] == [200, 1000]
+    for s in steps:
+        assert s["lost"] == 0
+        assert s["received_per_s"] == pytest.approx(s["offered_per_s"], rel=0.25)
+    assert r["max_lossless_per_s"] == max(s["received_per_s"] for s in steps)
+    assert len(lines) == 2
