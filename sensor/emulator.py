@@ -140,6 +140,7 @@ class Faults:
 
     drop_fraction: float = 0.0
     link_losses: list[tuple[float, float]] = field(default_factory=list)
+    stalls: list[tuple[float, float]] = field(default_factory=list)
 
 
 class Firmware:
@@ -211,6 +212,8 @@ class Firmware:
                 self.on_link_loss(for_s / self.speed)
             if not self.streaming:
                 continue  # measured but not sent: the device keeps its own time and counters
+            if any(a <= t_s < a + d for a, d in self.faults.stalls):
+                continue
             if self.faults.drop_fraction and self._rng.random() < self.faults.drop_fraction:
                 self.dropped += 1
                 continue
@@ -364,6 +367,16 @@ class MyoFirmware(Firmware):
                 index += 2
                 yield (index / self.sim.fs, myo.EMG_CHARS[k], myo.encode(take.astype(np.int8)))
                 k = (k + 1) % 4
+
+
+class Bystander(Firmware):
+    """A device in range that is not a wearable (headphones): scans must tell it apart."""
+
+    name = "Headphones"
+    advertised = ("0000110b-0000-1000-8000-00805f9b34fb",)  # audio sink
+
+    def payloads(self) -> Iterator[tuple[float, str, bytes]]:
+        return iter(())
 
 
 # -- the D-Bus objects ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import signal
 import sys
 
 from sensor.emulator import (
+    Bystander,
     EmulatedBluez,
     Faults,
     Firmware,
@@ -54,6 +55,7 @@ def firmware(args: argparse.Namespace) -> Firmware:
     faults = Faults(
         drop_fraction=0.0 if args.profile == "open-frame" else args.drop_packets,
         link_losses=list(args.lose_link or []),
+        stalls=list(args.stall or []),
     )
     if args.profile == "open-frame":
         return OpenFrameFirmware(sim, faults, args.speed)
@@ -69,6 +71,8 @@ async def serve(args: argparse.Namespace, address: str) -> int:
     await emulator.start()
     fw = firmware(args)
     device = emulator.add(fw, mac(args.seed % 65536))
+    if args.bystander:
+        emulator.add(Bystander(fw.sim), mac(65535), rssi=-80)
     print(
         f"ready: emulated {fw.model} {fw.name!r} at {device.address} on {address}",
         flush=True,
@@ -120,4 +124,12 @@ def add_command(sub: argparse._SubParsersAction, positive: object, lose_link: ob
     e.add_argument("--drop-packets", type=float, default=0.0, metavar="FRACTION")
     e.add_argument("--battery-drain", type=float, default=0.0, metavar="PCT_PER_H")
     e.add_argument("--lose-link", type=lose_link, action="append", metavar="AT:FOR")
+    e.add_argument("--bystander", action="store_true", help="also a device that is no wearable")
+    e.add_argument(
+        "--stall",
+        type=lose_link,
+        action="append",
+        metavar="AT:FOR",
+        help="stop sending at AT s for FOR s while staying connected",
+    )
     e.set_defaults(func=cmd_emulate)

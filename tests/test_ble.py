@@ -82,12 +82,12 @@ def plan(profile: str, seconds: float) -> tuple[int, TruthEpisode, float, TruthE
 
 
 def run_emulator(
-    address: str, profile: str, seed: int, seconds: float, drop: float
+    address: str, profile: str, seed: int, seconds: float, drop: float, *more: str
 ) -> tuple[subprocess.Popen[str], str]:
     emu = spasmwatch(
         address, "emulate", "--bus", address, "--profile", profile, "--seed", str(seed),
         "--seconds", str(seconds), "--speed", str(SPEEDS[profile]),
-        "--lose-link", f"{drop}:{DROP_FOR_S}", "--battery-drain", str(BATTERY_DRAIN),
+        "--lose-link", f"{drop}:{DROP_FOR_S}", "--battery-drain", str(BATTERY_DRAIN), *more,
     )  # fmt: skip
     assert emu.stdout is not None
     ready = emu.stdout.readline()
@@ -170,8 +170,15 @@ def test_no_bluetooth_and_a_missing_device_are_one_clear_line(bus: str, tmp_path
     assert done.stderr.strip().count("\n") == 0
     assert "Bluetooth is not available" in done.stderr
     # BlueZ there, but no such device in range.
-    emu, _ = run_emulator(bus, "open-frame", 1, 30.0, 100.0)
+    emu, _ = run_emulator(bus, "open-frame", 1, 30.0, 100.0, "--bystander")
     try:
+        listed = {}
+        for flags in ((), ("--all",)):
+            scan = subprocess.run(
+                [sys.executable, "-m", "spasmwatch", "scan", "--seconds", "1", *flags],
+                capture_output=True, text=True, env=env(bus), timeout=60, check=False,
+            )  # fmt: skip
+            listed[flags] = scan.stdout
         done = monitor("nobody")
     finally:
         emu.terminate()
@@ -179,6 +186,10 @@ def test_no_bluetooth_and_a_missing_device_are_one_clear_line(bus: str, tmp_path
     assert done.returncode == 1
     assert "no Bluetooth device named or addressed 'nobody'" in done.stderr
     assert not query(tmp_path / "log.db", "SELECT * FROM sessions")
+    # Scanning lists the wearable; --all also the device spasmwatch cannot use.
+    assert "spasmwatch-emg" in listed[()]
+    assert "Headphones" not in listed[()]
+    assert "Headphones" in listed[("--all",)]
 
 
 def test_bench_ble_counts_what_arrives_and_what_is_lost(bus: str) -> None:
@@ -194,3 +205,32 @@ def test_bench_ble_counts_what_arrives_and_what_is_lost(bus: str) -> None:
         assert s["received_per_s"] == pytest.approx(s["offered_per_s"], rel=0.25)
     assert r["max_lossless_per_s"] == max(s["received_per_s"] for s in steps)
     assert len(lines) == 2
+
+
+def test_a_device_that_stops_sending_is_reconnected_by_the_watchdog(
+    bus: str, tmp_path: Path
+) -> None:
+    emu = spasmwatch(
+        bus, "emulate", "--bus", bus, "--profile", "open-frame", "--seed", "5",
+        "--seconds", "40", "--stall", "3:10",
+    )  # fmt: skip
+    assert emu.stdout is not None
+    ready = emu.stdout.readline()
+    assert ready.startswith("ready:"), ready
+    name = ready.split("'")[1]
+    db = tmp_path / "log.db"
+    try:
+        mon = spasmwatch(
+            bus, "monitor", "--device", name, "--db", str(db), "--no-record", "--seconds", "22"
+        )
+        out, err = mon.communicate(timeout=90)
+    finally:
+        emu.terminate()
+        emu.communicate(timeout=30)
+    assert mon.returncode == 0, err
+    assert "no data from spasmwatch-emg for 8 s: reconnecting" in err
+    assert "sensor back" in out
+    # The stall is in the log as a lost link, closed once the stream was started again.
+    lost = query(db, "SELECT duration_s FROM signal_lost WHERE reason = 'link'")
+    assert len(lost) == 1
+    assert float(lost[0][0]) >= 8.0  # type: ignore[arg-type]

@@ -289,3 +289,21 @@ def test_a_foreign_file_as_the_log_is_refused_and_untouched(tmp_path: Path) -> N
     assert "left untouched" in out.stderr
     assert foreign.read_bytes() == before
     assert not (tmp_path / "recordings").exists()
+
+
+def test_a_simulated_link_loss_cuts_the_episode_short_and_is_logged(tmp_path: Path) -> None:
+    db = tmp_path / "log.db"
+    out = run_cli(
+        "monitor", "--simulate", "--seconds", "90", "--speed", "30", "--seed", "7", "--db", str(db),
+        "--no-record", "--lose-link", "30:5", "--lose-link", "60:2.5",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("sensor disconnected") == 2
+    assert "link lost: 2x" in out.stdout
+    lost = query(db, "SELECT reason, duration_s FROM signal_lost ORDER BY start_utc")
+    assert lost == [("link", 5.0), ("link", 2.5)]
+    fs = float(query(db, "SELECT fs_hz FROM sessions")[0][0])  # type: ignore[arg-type]
+    spans = query(db, "SELECT onset_index, offset_index FROM episodes")
+    for a, b in spans:  # no episode bridges a gap
+        for at, length in ((30.0, 5.0), (60.0, 2.5)):
+            assert not (int(a) / fs < at and int(b) / fs > at + length)  # type: ignore[call-overload]

@@ -102,6 +102,12 @@ def test_polar_timestamp_jump_is_a_counted_gap() -> None:
     assert first[0].samples[0, 0] == pytest.approx(1.0)  # 1000 mG is 1 g
 
 
+def test_polar_factor_from_the_start_response_scales_the_values() -> None:
+    dec = polar.PolarAccDecoder(fs=200.0, factor=0.5)
+    (block,) = dec.push(polar.encode_raw(0, np.array([[1000, -2000, 4000]])), 0)
+    assert block.samples[0].tolist() == [0.5, -1.0, 2.0]
+
+
 # -- Myo -----------------------------------------------------------------------------------------
 
 MYO_BYTES = "01 ff 02 fe 03 fd 04 fc 7f 80 00 00 05 fb 06 fa"
