@@ -367,3 +367,24 @@ def test_report_of_a_missing_log_is_one_clear_line(tmp_path: Path) -> None:
     assert done.stderr.strip().count("\n") == 0
     assert "no episode log here yet" in done.stderr
     assert not (tmp_path / "nope.db").exists()
+
+
+def test_from_and_to_limit_the_period_by_whole_local_days(tmp_path: Path, berlin: None) -> None:
+    db = tmp_path / "log.db"
+    build(db)
+    out = tmp_path / "second.html"
+    done = run_cli(
+        "report", "--db", str(db), "--from", "2026-03-09", "--to", "2026-03-10", "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    t = Tables(out.read_text())
+    # Only the second session: 8 h monitored, the calf's two episodes of that night.
+    assert t.row("coverage-table", CALF)[1] == "8.0 h"
+    assert t.row("summary-table", CALF)[1] == str(
+        len(query(db, f"SELECT id FROM episodes WHERE location = '{CALF}' AND session_id = 2"))
+    )
+    backwards = run_cli(
+        "report", "--db", str(db), "--from", "2026-03-10", "--to", "2026-03-01", "--out", str(out)
+    )
+    assert backwards.returncode == 1
+    assert "--to is before --from" in backwards.stderr
