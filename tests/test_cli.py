@@ -32,7 +32,14 @@ def test_version_and_help_on_every_subcommand() -> None:
     out = run_cli("--version")
     assert out.returncode == 0
     assert out.stdout.startswith("spasmwatch ")
-    for sub in ("monitor", "simulate", "replay", "episodes"):
+    from spasmwatch.cli import build_parser
+
+    subs = next(
+        a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction"
+    ).choices
+    assert subs is not None
+    assert {"scan", "emulate", "report", "export", "mark", "treatment"} <= set(subs)
+    for sub in subs:
         h = run_cli(sub, "--help")
         assert h.returncode == 0, h.stderr
         assert "usage: spasmwatch " + sub in h.stdout
