@@ -273,29 +273,37 @@ async def monitor(
     link_down = False  # between a link loss and the first samples after it
     link_gap: tuple[int, int | None] | None = None  # the latest link gap, sample indices
 
+    def drift_ppm() -> float:
+        decoder = source.decoder
+        return plausible_drift(decoder.clock.drift_ppm) if decoder is not None else 0.0
+
     def clock() -> datetime:
-        start = session_start or datetime.now(UTC)
-        return start + timedelta(seconds=stats.seconds)
+        if session_start is None:
+            return datetime.now(UTC)
+        return at_index(stats.samples)
 
     def at_index(index: int) -> datetime:
         assert session_start is not None
-        return session_start + timedelta(seconds=index / stats.fs)
+        return wall_time(session_start, index, stats.fs, drift_ppm())
 
     def handle(events: list[Episode]) -> None:
         assert session_start is not None
         for ev in events:
+            # The log counts from the session's start in the device's seconds; the start
+            # handed to it puts this episode's onset at its host (wall-clock) time.
+            onset_at = at_index(ev.onset_index)
             if episode_log is not None:
-                episode_log.record(session_start, ev)
+                episode_log.record(onset_at - timedelta(seconds=ev.start_s), ev)
             if recorder is not None:
                 recorder.episode(ev)
             if ev.state == "open":
                 open_since[ev.channel] = ev.onset_index
-                at = session_start + timedelta(seconds=ev.start_s)
+                at = onset_at
             else:
                 open_since.pop(ev.channel, None)
                 stats.episodes.append(ev)
                 tally.add(ev)
-                at = session_start + timedelta(seconds=ev.end_s or 0.0)
+                at = onset_at + timedelta(seconds=ev.duration_s or 0.0)
             view.episode(ev, at)
 
     def start(first: Block, decoder: StreamDecoder) -> Pipeline:
@@ -525,6 +533,28 @@ async def monitor(
         if producer.done() and not producer.cancelled() and producer.exception() is not None:
             raise producer.exception()  # type: ignore[misc]
     return stats
+
+
+#: A device clock is trusted to drift at most this much (the BLE core specification allows
+#: sleep clocks up to 500 ppm). More means the stream is not real time (a simulation played
+#: faster, a replay): its times are left as the device counts them.
+MAX_DRIFT_PPM = 500.0
+
+
+def plausible_drift(ppm: float) -> float:
+    """``ppm`` when a crystal could drift that much, else 0."""
+    return ppm if abs(ppm) <= MAX_DRIFT_PPM else 0.0
+
+
+def wall_time(start: datetime, index: int, fs: float, drift_ppm: float) -> datetime:
+    """When sample ``index`` was measured, on the host's clock.
+
+    The device counts samples by its own crystal; when that runs slow or fast against the
+    host's clock (``drift_ppm``, measured by the decoder's :class:`~sensor.stream.ClockMap`;
+    20-50 ppm is usual, up to 0.2 s an hour), the host time of a sample is its device time
+    scaled by ``1 + drift``.
+    """
+    return start + timedelta(seconds=index / fs * (1.0 + drift_ppm * 1e-6))
 
 
 def _within(index: int, span: tuple[int, int | None] | None) -> bool:

@@ -307,3 +307,18 @@ def test_a_simulated_link_loss_cuts_the_episode_short_and_is_logged(tmp_path: Pa
     for a, b in spans:  # no episode bridges a gap
         for at, length in ((30.0, 5.0), (60.0, 2.5)):
             assert not (int(a) / fs < at and int(b) / fs > at + length)  # type: ignore[call-overload]
+
+
+def test_device_clock_drift_moves_sample_times_onto_the_host_clock() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from spasmwatch.monitor import plausible_drift, wall_time
+
+    start = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+    # An hour of samples at 1 kHz from a device whose crystal runs 40 ppm slow: the host has
+    # seen 144 ms more than the device counted.
+    assert wall_time(start, 3_600_000, 1000.0, 40.0) - start == timedelta(seconds=3600.144)
+    assert wall_time(start, 3_600_000, 1000.0, 0.0) - start == timedelta(seconds=3600)
+    # A stream played 60x faster is not a drifting crystal: left as counted.
+    assert plausible_drift(-983_333.0) == 0.0
+    assert plausible_drift(-45.0) == -45.0
