@@ -169,7 +169,10 @@ class TypeConfig(_Frozen):
     at its median, a sustained contraction 0.3; 0.6 lies between). Accelerometer: a second is clonic when the
     share of its 3-12 Hz movement power that lies in 3-8 Hz exceeds ``clonic_ratio_acc``
     (white noise gives 5/9, a pure 3-8 Hz rhythm 1; the default lies between).
-    An episode whose seconds are mostly clonic is clonic, mostly not is tonic, else mixed.
+    An episode with at least ``mixed_min_s`` whole seconds of each is mixed (it has both
+    components, as mixed spasms are defined: Thomas et al. 2014); otherwise one whose seconds
+    are mostly clonic is clonic, mostly not is tonic, else mixed. Two seconds, not one: a
+    single second can be a ramp or a pause.
     """
 
     band_low_hz: float = 3.0
@@ -179,6 +182,7 @@ class TypeConfig(_Frozen):
     window_s: float = Field(default=1.0, gt=0)
     mixed_low: float = Field(default=1 / 3, ge=0, le=1)
     mixed_high: float = Field(default=2 / 3, ge=0, le=1)
+    mixed_min_s: float = Field(default=2.0, gt=0)
 
 
 class QualityConfig(_Frozen):

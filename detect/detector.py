@@ -408,6 +408,10 @@ class ChannelDetector:
         if self._windows == 0:
             return "unknown"
         share = self._clonic_windows / self._windows
+        tonic_windows = self._windows - self._clonic_windows
+        both = self.config.type.mixed_min_s / self.config.type.window_s
+        if self._clonic_windows >= both and tonic_windows >= both:
+            return "mixed"  # whole seconds of both: tonic and clonic components
         if share >= self.config.type.mixed_high:
             return "clonic"
         if share <= self.config.type.mixed_low:
