@@ -357,6 +357,7 @@ class ChannelDetector:
         """
         if self._smooth > 1 and len(p) >= self._smooth:
             p = np.convolve(p, np.ones(self._smooth) / self._smooth, mode="valid")
+        p = np.sqrt(p)  # amplitude: a spike does not outweigh the rhythm
         n = len(p)
         lags = self._lags[self._lags * 2 <= n]
         if len(lags) == 0:
