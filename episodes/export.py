@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from episodes.errors import LogError
 from episodes.log import EpisodeLog
 from replay.files import open_private, private_dir
 from replay.timefmt import parse_time
@@ -263,6 +264,10 @@ def edf_annotations(log: EpisodeLog) -> bytes:
     from edfio import Edf, EdfAnnotation, Recording
 
     all_items = items(log)
+    if not all_items:
+        raise LogError(
+            log.path, "nothing to export as EDF annotations: no episodes, marks or gaps yet"
+        )
     first = [parse_time(r["started_at"]) for r in log.query("SELECT started_at FROM sessions")]
     first += [it.start for it in all_items]
     start = min(first) if first else datetime.now().astimezone()

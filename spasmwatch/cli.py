@@ -733,3 +733,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file to write or read that the system refused
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"spasmwatch: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1

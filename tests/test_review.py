@@ -12,6 +12,8 @@ import mne
 from conftest import query, run_cli
 from test_report import build
 
+from episodes.export import FIELDS
+
 TSV_HEAD = ["onset", "duration", "trial_type", "session", "channel", "location"]
 
 
@@ -149,3 +151,36 @@ def test_edf_annotations_open_in_edfio_and_mne(tmp_path: Path) -> None:
     read = mne.read_annotations(out)
     assert list(read.description) == texts
     assert read.onset[0] == 1800.0
+
+
+def test_exports_of_an_empty_log(tmp_path: Path) -> None:
+    from episodes.log import EpisodeLog
+
+    db = tmp_path / "log.db"
+    EpisodeLog(db).close()
+    csv_out = run_cli("export", "--format", "csv", "--db", str(db))
+    assert csv_out.returncode == 0
+    assert csv_out.stdout.splitlines() == [",".join(FIELDS)]
+    tsv = run_cli("export", "--format", "events-tsv", "--db", str(db))
+    assert tsv.stdout.splitlines()[0].split("\t")[:6] == TSV_HEAD
+    edf = run_cli(
+        "export", "--format", "edf-annotations", "--db", str(db), "--out", str(tmp_path / "e.edf")
+    )
+    assert edf.returncode == 1
+    assert edf.stderr.strip().count("\n") == 0
+    assert "nothing to export as EDF annotations" in edf.stderr
+    assert not (tmp_path / "e.edf").exists()
+
+
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "log.db"
+    build(db)
+    for args in (
+        ("report", "--out", str(tmp_path)),  # a folder, not a file
+        ("export", "--format", "csv", "--out", str(tmp_path / "missing" / "x.csv")),
+    ):
+        done = run_cli(*args, "--db", str(db))
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.strip().count("\n") == 0, done.stderr
+        assert done.stderr.startswith("spasmwatch: error: ")
+        assert str(tmp_path) in done.stderr
