@@ -95,6 +95,10 @@ class SosFilter:
         self, x: npt.NDArray[np.floating], lost: npt.NDArray[np.bool_]
     ) -> npt.NDArray[np.float64]:
         """Filter ``x`` (n_samples, n_channels); lost rows give 0 and restart the filter."""
+        if len(self.sos) and len(x) and self._zi is not None and not lost.any():
+            # The usual case, a block with nothing lost: one call, no bookkeeping.
+            y, self._zi = signal.sosfilt(self.sos, x, axis=0, zi=self._zi)  # computed in float64
+            return np.asarray(y, dtype=np.float64)
         out = np.zeros(x.shape, dtype=np.float64)
         if len(self.sos) == 0:
             out[~lost] = x[~lost]

@@ -146,7 +146,12 @@ class Pipeline:
                     if trunk:
                         quantiles[i] = config.ecg.envelope_quantile
             clonic_ratio = 0.0  # sEMG types come from the rhythm of frame powers
+            # One filter for every channel, in column order: filter the block as it is.
+            self._one_group = len(self._filters) == 1 and [
+                self.channels[i].columns[0] for i in self._filters[0][1]
+            ] == list(range(len(self.columns)))
         else:
+            self._one_group = False
             sos = acc_sos(config.acc, fs)
             self._filters.append(
                 (SosFilter(sos, len(self.columns)), list(range(len(self.columns))))
@@ -210,6 +215,9 @@ class Pipeline:
 
     def _filtered(self, block: Block) -> Array:
         x = block.samples
+        if self.config.signal == EMG and self._one_group:
+            f, _ = self._filters[0]
+            return f.filter(x, block.lost)
         if self.config.signal == EMG:
             out = np.empty((block.n_samples, len(self.channels)))
             for f, idx in self._filters:
@@ -273,7 +281,11 @@ class Pipeline:
         events: list[Episode] = []
         # One conversion to lists for all channels (the per-frame logic reads lists fastest).
         levels = (10 * np.log10(np.maximum(f.power, POWER_FLOOR))).T.tolist()
-        frames, q, r, flat = (a.T.tolist() for a in (f.frames, f.q, f.r, f.flat))
+        frames, flat = f.frames.T.tolist(), f.flat.T.tolist()
+        if self.config.signal == EMG:  # no band powers: sEMG types come from the rhythm
+            q = r = [[0.0] * len(f.usable)] * len(self.detectors)
+        else:
+            q, r = f.q.T.tolist(), f.r.T.tolist()
         usable = f.usable.tolist()
         for j, det in enumerate(self.detectors):
             events.extend(
