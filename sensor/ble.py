@@ -264,6 +264,7 @@ class BleWearable:
         self.name = ""
         self._last_data = time.monotonic()
         self._gone = asyncio.Event()
+        self._advertised_uuids: list[str] = []
 
     @property
     def decoder(self) -> StreamDecoder | None:
@@ -289,11 +290,11 @@ class BleWearable:
         want = self.target.lower()
 
         def match(dev: BLEDevice, adv: Any) -> bool:
-            return want in (
-                dev.address.lower(),
-                (dev.name or "").lower(),
-                (adv.local_name or "").lower(),
-            )
+            names = (dev.address.lower(), (dev.name or "").lower(), (adv.local_name or "").lower())
+            if want in names:
+                self._advertised_uuids = list(adv.service_uuids)
+                return True
+            return False
 
         try:
             dev = await BleakScanner.find_device_by_filter(match, timeout=self.scan_s)
@@ -311,9 +312,7 @@ class BleWearable:
         device = await self.find()
         self.address, self.name = device.address, device.name or device.address
         if self.profile is None:
-            # find_device_by_filter keeps the advertisement's UUIDs in the device details.
-            adv = await _advertised(device)
-            self.profile = profile_for(self.name, adv)
+            self.profile = profile_for(self.name, self._advertised_uuids)
             if self.profile is None:
                 raise SensorError(
                     f"{self.name} ({self.address}) speaks no profile spasmwatch knows; "
@@ -395,10 +394,3 @@ class BleWearable:
                 if client.services.get_characteristic(uuid) is not None:
                     value = await client.read_gatt_char(uuid)
                     self.stats.info[key] = bytes(value).decode("utf-8", "replace").strip("\x00 ")
-
-
-async def _advertised(device: BLEDevice) -> list[str]:
-    """The service UUIDs a device advertised (from BlueZ's record of it)."""
-    details = device.details
-    props = details.get("props", {}) if isinstance(details, dict) else {}
-    return list(props.get("UUIDs", []))

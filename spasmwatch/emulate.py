@@ -16,6 +16,8 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from sensor.emulator import (
     Bystander,
@@ -110,7 +112,11 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
 
-def add_command(sub: argparse._SubParsersAction, positive: object, lose_link: object) -> None:  # type: ignore[type-arg]
+def add_command(
+    sub: Any,
+    positive: Callable[[str], float],
+    lose_link: Callable[[str], tuple[float, float]],
+) -> None:
     """Register ``emulate``."""
     e = sub.add_parser(
         "emulate", help="an emulated Bluetooth wearable, to try spasmwatch without one"
