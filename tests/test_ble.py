@@ -234,3 +234,33 @@ def test_a_device_that_stops_sending_is_reconnected_by_the_watchdog(
     lost = query(db, "SELECT duration_s FROM signal_lost WHERE reason = 'link'")
     assert len(lost) == 1
     assert float(lost[0][0]) >= 8.0  # type: ignore[arg-type]
+
+
+def test_ctrl_c_during_a_spasm_over_ble_keeps_it_and_ends_the_session(
+    bus: str, tmp_path: Path
+) -> None:
+    import signal
+
+    from conftest import wait_for
+
+    seed, first, _drop, _later = plan("open-frame", 36.0)
+    emu, name = run_emulator(bus, "open-frame", seed, 36.0, 1000.0)
+    db = tmp_path / "log.db"
+    try:
+        mon = spasmwatch(bus, "monitor", "--device", name, "--db", str(db), "--no-record")
+        wait_for(
+            lambda: query(db, "SELECT id FROM episodes WHERE state = 'open'"),
+            first.start / SPEEDS["open-frame"] + 30,
+            "a spasm confirmed over BLE",
+        )
+        mon.send_signal(signal.SIGINT)
+        out, err = mon.communicate(timeout=60)
+    finally:
+        emu.terminate()
+        emu.communicate(timeout=30)
+    assert mon.returncode == 0, err
+    assert "Stopped after" in out
+    assert query(db, "SELECT state FROM sessions") == [("ended",)]
+    states = [r[0] for r in query(db, "SELECT state FROM episodes ORDER BY id")]
+    assert states[-1] == "interrupted"  # the spasm in progress, kept and closed
+    assert "open" not in states
