@@ -306,7 +306,7 @@ async def monitor(
                 at = onset_at + timedelta(seconds=ev.duration_s or 0.0)
             view.episode(ev, at)
 
-    def start(first: Block, decoder: StreamDecoder) -> Pipeline:
+    def start(first: Block) -> Pipeline:
         nonlocal session_start, recorder
         kind = ACC if first.units[0] == "g" else EMG
         names = (
@@ -337,7 +337,6 @@ async def monitor(
             recorder = recorder_factory(first, session_start)
             if recorder is not None and episode_log is not None:
                 episode_log.set_recording(str(recorder.path.resolve()))
-        del decoder
         return pipe
 
     def check(now: float) -> None:
@@ -346,6 +345,7 @@ async def monitor(
         connection = "streaming" if now - last_frame < 2.0 else "no signal"
         if state in ("connecting", "reconnecting", "scanning"):
             connection = state
+        off = pipeline.detached() if pipeline else []
         fired = alerts.check(
             open_episodes=[
                 (ch.name, ch.location, (stats.samples - open_since[ch.name]) / stats.fs)
@@ -354,9 +354,8 @@ async def monitor(
             ],
             no_signal_s=now - last_frame,
             battery=source.battery,
-            detached=[(ch.name, ch.location) for ch in (pipeline.detached() if pipeline else [])],
+            detached=[(ch.name, ch.location) for ch in off],
         )
-        off = pipeline.detached() if pipeline else []
         detached = {ch.name for ch in off}
         if episode_log is not None and session_start is not None and pipeline is not None:
             for ch in off:
@@ -465,11 +464,9 @@ async def monitor(
                 blocks.extend(got)
                 stats.frames += 1
             if blocks:
-                decoder = source.decoder
-                assert decoder is not None
                 last_frame = time.monotonic()
                 if pipeline is None:
-                    pipeline = start(blocks[0], decoder)
+                    pipeline = start(blocks[0])
                 assert session_start is not None
                 if episode_log is not None:
                     for b in blocks:

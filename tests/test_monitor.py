@@ -322,3 +322,59 @@ def test_device_clock_drift_moves_sample_times_onto_the_host_clock() -> None:
     # A stream played 60x faster is not a drifting crystal: left as counted.
     assert plausible_drift(-983_333.0) == 0.0
     assert plausible_drift(-45.0) == -45.0
+
+
+def test_a_detached_electrode_is_logged_as_unusable_signal(tmp_path: Path) -> None:
+    """A channel that goes flat for 6 s (electrode off) gets a signal_lost row of that length."""
+    import asyncio
+    import io
+
+    import numpy as np
+
+    from detect.config import DetectorConfig
+    from episodes.log import EpisodeLog
+    from episodes.resilient import ResilientLog
+    from sensor.ble import Item
+    from sensor.frame import encode_frame
+    from sensor.stream import OpenFrameDecoder
+    from spasmwatch.monitor import monitor
+    from spasmwatch.settings import Settings
+    from spasmwatch.view import PlainView
+
+    fs, per, speed = 1000.0, 50, 5.0
+    rng = np.random.default_rng(4)
+    counts = np.round(rng.standard_normal((20_000, 1)) * 20).astype(np.int16)
+    counts[8_000:14_000] = 37  # 8-14 s: the electrode is off, the value stays put
+
+    class Flat:
+        kind, device, state = "test", "a channel that goes flat", "streaming"
+        decoder = OpenFrameDecoder()
+        battery = None
+
+        async def run(self, queue: asyncio.Queue[Item | None], stop: asyncio.Event) -> None:
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            for k, i in enumerate(range(0, len(counts), per)):
+                await asyncio.sleep(max(0.0, t0 + i / fs / speed - loop.time()))
+                payload = encode_frame(k, round(i / fs * 1e6), fs, 0.25, "uV", counts[i : i + per])
+                await queue.put(Item("data", 0, payload))
+            await queue.put(None)
+
+    db = tmp_path / "log.db"
+    with EpisodeLog(db) as log:
+        writer = ResilientLog(log, lambda _text: None)
+        asyncio.run(
+            monitor(
+                Flat(),
+                lambda _kind: DetectorConfig(),
+                writer,
+                PlainView(io.StringIO()),
+                settings=Settings(),
+                location_of=lambda _name: "left calf",
+            )
+        )
+    rows = query(db, "SELECT reason, channel, duration_s FROM signal_lost")
+    assert [(r[0], r[1]) for r in rows] == [("detached", "ch1")]
+    # Seen from the first check after 1 s of flat signal, back-dated to where it began; closed
+    # at the first check after it ends (checks come every 0.25 s, 1.25 s of signal here).
+    assert 6.0 - 0.1 <= float(rows[0][2]) <= 6.0 + 1.5  # type: ignore[arg-type]
