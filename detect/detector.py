@@ -6,6 +6,7 @@ channel and keeps a fixed amount of state whatever the length of the stream.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from collections.abc import Sequence
@@ -97,6 +98,11 @@ class ChannelDetector:
         # sEMG bursts (ballistic movements, short spasms) must not be mistaken for twitches.
         self._check_twitch = config.signal == "acc"
         self._cand_max = max(1, round(4.0 / frame_s))
+        rh = config.rhythm
+        self._rhythm_on = rh.enabled and config.signal == "emg"
+        self._rhythm_frames = max(1, round(rh.window_s / frame_s))
+        self._rhythm_step = max(1, round(rh.step_s / frame_s))
+        self._gate = 10 ** (rh.gate_db / 10)
         self.reset()
 
     def reset(self) -> None:
@@ -125,6 +131,19 @@ class ChannelDetector:
         self._clonic_windows = 0
         self._windows = 0
         self._recent: deque[float] = deque(maxlen=self._peak_frames)
+        # The rhythm start: recent frame powers (and their sum) and levels, the resting mean
+        # frame power, a CUSUM of the envelope's excess over rest and where it was last zero,
+        # the end of the last episode.
+        self._hist_p: deque[float] = deque(maxlen=self._rhythm_frames)
+        self._hist_db: deque[float] = deque(maxlen=self._rhythm_frames)
+        self._hist_sum = 0.0
+        self._rest_p = 0.0
+        self._cusum = 0.0
+        self._cusum_zero = 0
+        self._ended = -1
+        self._by_rhythm = False
+        self._held = 0  # frame where an episode was held (0: not held)
+        self._snapshot: tuple[float | None, float] = (None, INITIAL_SPREAD_DB)
 
     @property
     def flat_s(self) -> float:
@@ -213,6 +232,8 @@ class ChannelDetector:
         cap, release_db, settle = th.spread_cap, th.release_db, self.timing.settle
         on_db, off_db = th.on_db, th.off_db
         a_rise, a_fall, a_spread = self._a_rise, self._a_fall, self._a_spread
+        rhythm_on, rh = self._rhythm_on, self.config.rhythm
+        gate, drift = rh.gate_db, rh.drift_db
         frame_list, usable_list, flat_list = frames, usable, flat
         for i in range(len(levels)):
             k = first_frame + i
@@ -223,21 +244,35 @@ class ChannelDetector:
                 self._flat_frames = 0
                 self._since_flat += 1
             if not usable_list[i] or self._since_flat <= settle:
-                if self.state == ACTIVE:
+                if self._held:
+                    events.append(self._finish("ended", k))
+                elif self.state == ACTIVE:
                     events.append(self._finish("interrupted", k))
-                self.state = IDLE
-                self._rise = None
+                self._idle(k)
                 self._recent.clear()
+                self._hist_p.clear()
+                self._hist_db.clear()
+                self._hist_sum = self._cusum = 0.0
+                self._cusum_zero = k
                 continue
             self._recent.append(frame_list[i])
             x = levels[i]
+            if rhythm_on:
+                hist = self._hist_p
+                if len(hist) == self._rhythm_frames:
+                    self._hist_sum -= hist[0]
+                hist.append(frame_list[i])
+                self._hist_sum += frame_list[i]
+                self._hist_db.append(x)
             self.level_db = x
             b = self.baseline_db
             if b is None:
                 self.baseline_db = b = x
+                self._rest_p = frame_list[i]
                 self._warm = self._warm_frames
             if self._warm > 0:
                 self._track_rest(x, self._a_warm, self._a_warm)
+                self._rest_p += (frame_list[i] - self._rest_p) * self._a_warm
                 self._warm -= 1
                 continue
             spread = self.spread_db
@@ -246,12 +281,30 @@ class ChannelDetector:
                 off = b + (margin if margin > off_db else off_db)
             else:
                 off = 10 * math.log10(self._off_power(10 ** (b / 10)))
+            if self._by_rhythm and self.state != IDLE:
+                keep = b + gate  # weak clonus: kept while it stays over rest
+                if keep < off:
+                    off = keep
             if self.state != IDLE and release_db is not None and self._n:
                 # The episode's mean level in dB, less the release margin.
                 release = self._sum_db / self._n - release_db
                 if release > off:
                     off = release
             above_off = x > off
+            if self._held:
+                # An episode under its off threshold but not back to rest: it ends unless
+                # clonus follows (a tonic start, then weaker rhythmic bursts).
+                n_held = k - self._held
+                if (
+                    k % self._rhythm_step == 0
+                    and n_held >= self._rhythm_frames
+                    and self._over_rest()
+                    and self._beats()
+                ):
+                    self._resume(k, self._held)
+                elif n_held >= 2 * self._rhythm_frames:
+                    events.append(self._finish("ended", k))
+                    self._held = 0
             if self.state == IDLE:
                 if above_off:
                     if self._rise is None:
@@ -262,6 +315,9 @@ class ChannelDetector:
                     else:
                         on = 10 * math.log10(self._on_power(10 ** (b / 10)))
                     if x > on:
+                        if self._held:
+                            events.append(self._finish("ended", k))
+                            self._held = 0
                         self._begin(k, 10 ** (b / 10))
                 else:
                     self._rise = None
@@ -274,6 +330,21 @@ class ChannelDetector:
                         size = limit
                     self.spread_db = spread + (size - spread) * a_spread
                     self.baseline_db = b + dev * (a_rise if dev > 0 else a_fall)
+                    if rhythm_on:
+                        self._rest_p += (frame_list[i] - self._rest_p) * a_rise
+                        c = self._cusum + dev - drift
+                        if c <= 0.0:
+                            c = 0.0
+                            self._cusum_zero = k
+                        self._cusum = c
+                        if (
+                            k % self._rhythm_step == 0
+                            and k - self._rhythm_frames >= self._ended
+                            and len(self._hist_p) == self._rhythm_frames
+                            and self._over_rest()
+                            and self._rhythm_start(k, 10 ** (b / 10))
+                        ):
+                            events.append(self._episode("open", k, None))
                     continue
             self._accumulate(frame_list[i], x, float(q[i]), float(r[i]))
             if above_off:
@@ -286,22 +357,96 @@ class ChannelDetector:
                     self._onset_sample = self._onset_index()
                     events.append(self._episode("open", k, None))
             if k - self._last_above >= self._gap_frames:
+                if self.state == ACTIVE and rhythm_on and self._recent_excess(b) > gate:
+                    self._hold(k)
+                    continue
                 if self.state == ACTIVE:
                     events.append(self._finish("ended", k))
-                self.state = IDLE
-                self._rise = None
+                self._idle(k)
         return events
 
     def flush(self, next_frame: int) -> list[Episode]:
         """Close an episode still open at the end of the stream (as interrupted)."""
         events = []
-        if self.state == ACTIVE:
+        if self._held:
+            events.append(self._finish("ended", next_frame))
+        elif self.state == ACTIVE:
             events.append(self._finish("interrupted", next_frame))
-        self.state = IDLE
-        self._rise = None
+        self._idle(next_frame)
         return events
 
     # -- episode bookkeeping ------------------------------------------------------------------
+
+    def _idle(self, k: int) -> None:
+        if self.state == ACTIVE:  # not a candidate that fell short: clonus makes many
+            self._ended = k
+            self._cusum = 0.0
+            self._cusum_zero = k
+        self.state = IDLE
+        self._rise = None
+        self._by_rhythm = False
+        self._held = 0
+
+    def _hold(self, k: int) -> None:
+        """Hold an episode whose signal fell under the off threshold but not back to rest.
+
+        The detector goes on as if it had ended (the resting level follows the signal, a new
+        contraction may start); its end is reported once the signal is back at rest, another
+        contraction starts or ``RhythmConfig.window_s`` has passed, unless clonus follows.
+        """
+        self._snapshot = (self.baseline_db, self.spread_db)
+        self._idle(k)
+        self._held = k
+
+    def _recent_excess(self, b: float) -> float:
+        """The envelope's mean over rest for the last merge gap (what the episode ended on), dB."""
+        n = min(self._gap_frames, len(self._hist_db))
+        if n == 0:
+            return 0.0
+        return sum(itertools.islice(reversed(self._hist_db), n)) / n - b
+
+    def _over_rest(self) -> bool:
+        """Whether the last rhythm window's mean frame power is ``gate_db`` over rest's."""
+        return self._hist_sum > self._rhythm_frames * self._rest_p * self._gate
+
+    def _beats(self) -> bool:
+        """Whether the last rhythm window's frames beat like clonus."""
+        p = np.fromiter(self._hist_p, dtype=np.float64, count=len(self._hist_p))
+        contrast = self._contrast(p)
+        return contrast is not None and contrast > self.config.rhythm.contrast
+
+    def _resume(self, k: int, held: int) -> None:
+        """Take back an episode held at frame ``held``: the frames since then are part of it."""
+        n = k - held - 1
+        if n > 0:
+            frames = list(self._hist_p)[-(n + 1) : -1]
+            levels = list(self._hist_db)[-(n + 1) : -1]
+            for frame_p, level in zip(frames, levels, strict=True):
+                self._accumulate(frame_p, level, 0.0, 0.0)
+        self._held = 0
+        self._last_above = k
+        self._by_rhythm = True
+        self.state = ACTIVE
+        self.baseline_db, self.spread_db = self._snapshot
+
+    def _rhythm_start(self, k: int, base_p: float) -> bool:
+        """Start an episode at frame ``k`` if the recent frames beat like clonus."""
+        if not self._beats():
+            return False
+        onset = max(self._cusum_zero + 1, k - self._rhythm_frames + 1)
+        self._begin(onset, base_p)
+        self._onset = onset
+        first = len(self._hist_p) - (k - onset + 1)
+        levels = list(self._hist_db)[first:]
+        self._recent.clear()
+        for frame_p, level in zip(list(self._hist_p)[first:], levels, strict=True):
+            self._recent.append(frame_p)
+            self._accumulate(frame_p, level, 0.0, 0.0)
+        self._last_above = k
+        self.state = ACTIVE
+        self._by_rhythm = True
+        self._onset_sample = self._onset_index()
+        return True
 
     def _is_twitch(self) -> bool:
         """A brief jerk that only looks long: most of its energy lies within a twitch's length.
@@ -349,11 +494,19 @@ class ChannelDetector:
             self._close_type_window()
 
     def _rhythmic(self, p: npt.NDArray[np.float64]) -> bool | None:
-        """Whether frame powers beat at 3-8 Hz: clonus, bursts at a steady rate.
+        """Whether frame powers beat at 3-8 Hz (None when the window is too short to tell)."""
+        contrast = self._contrast(p)
+        if contrast is None:
+            return None
+        return contrast > self.config.type.rhythm_contrast
 
-        From the autocorrelation of the (detrended) powers: a rhythm of period T gives a peak
-        at T and a trough at T/2, while a slow swell or plain noise does not. None when the
-        window is too short to tell (under two periods of the slowest rhythm).
+    def _contrast(self, p: npt.NDArray[np.float64]) -> float | None:
+        """How strongly frame powers beat at 3-8 Hz: clonus, bursts at a steady rate.
+
+        From the autocorrelation of the (detrended) amplitudes: a rhythm of period T gives a
+        peak at T and a trough at T/2, while a slow swell or plain noise does not. The largest
+        difference over the periods of 3-8 Hz; None when the window is too short to tell
+        (under two periods of the slowest rhythm).
         """
         if self._smooth > 1 and len(p) >= self._smooth:
             p = np.convolve(p, np.ones(self._smooth) / self._smooth, mode="valid")
@@ -366,10 +519,9 @@ class ChannelDetector:
         x = p - np.polyval(np.polyfit(t, p, 1), t)
         energy = float(np.dot(x, x))
         if energy <= 0:
-            return False
+            return 0.0
         acf = np.array([np.dot(x[: n - lag], x[lag:]) for lag in range(int(lags[-1]) + 1)]) / energy
-        contrast = acf[lags] - acf[lags // 2]
-        return bool(np.max(contrast) > self.config.type.rhythm_contrast)
+        return float(np.max(acf[lags] - acf[lags // 2]))
 
     def _close_type_window(self) -> None:
         if self._use_rhythm:

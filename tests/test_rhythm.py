@@ -1,0 +1,99 @@
+"""Clonus too weak for the thresholds is found by its rhythm, and a tonic start is not cut off
+from the weaker clonus that follows it."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import signal
+
+from detect import DetectorConfig, Pipeline, detect
+from sensor.block import Block
+from tests.test_pipeline import split
+
+FS = 1000.0
+
+
+def emg(parts: list[tuple[float, float, str, float]], seconds: float, seed: int) -> Block:
+    """Resting sEMG (10 uV RMS) with contractions (start s, end s, tonic|clonic, dB over rest).
+
+    Clonus: bursts at 5 Hz filling half of each period (a sin^2 amplitude); tonic: steady.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(seconds * FS)
+    sos = signal.butter(4, [20, 450], "bandpass", fs=FS, output="sos")
+    rest = signal.sosfilt(sos, rng.standard_normal(n))
+    carrier = signal.sosfilt(sos, rng.standard_normal(n))
+    rest *= 10 / rest.std()
+    carrier *= 10 / carrier.std()
+    t = np.arange(n) / FS
+    amp = np.zeros(n)
+    for start, end, kind, db in parts:
+        inside = (t >= start) & (t < end)
+        gain = 10 ** (db / 20)
+        if kind == "clonic":
+            phase = (t - start) * 5.0 % 1.0
+            shape = np.where(phase < 0.5, np.sin(2 * np.pi * phase) ** 2, 0.0)
+        else:
+            shape = np.ones(n)
+        amp[inside] = gain * shape[inside]
+    x = (rest + amp * carrier).astype(np.float32)[:, None]
+    return Block(x, FS, 0, ("ch1",), ("uV",), np.zeros(n, dtype=bool))
+
+
+def ended(config: DetectorConfig, block: Block) -> list[tuple[float, float, str]]:
+    return [
+        (e.onset_index / FS, (e.offset_index or 0) / FS, e.type)
+        for e in detect(config, block, "left calf")
+        if e.state != "open"
+    ]
+
+
+# 6 dB of clonus: its bursts fill half of each period, so the envelope rises only 2-3 dB.
+WEAK_CLONUS = emg([(20.0, 50.0, "clonic", 6.0)], 70.0, seed=1)
+# A tonic start strong enough for the thresholds, then weaker clonus, as mixed spasms go.
+TONIC_THEN_CLONUS = emg([(20.0, 24.0, "tonic", 12.0), (24.0, 40.0, "clonic", 4.0)], 60.0, seed=2)
+
+
+def test_weak_clonus_is_found_by_its_rhythm_and_only_by_it() -> None:
+    found = ended(DetectorConfig(), WEAK_CLONUS)
+    assert len(found) == 1
+    onset, offset, _ = found[0]
+    assert abs(onset - 20.0) < 1.0
+    assert abs(offset - 50.0) < 1.0
+    # The thresholds alone see at most pieces of it: the rhythm is what finds it.
+    alone = ended(DetectorConfig(rhythm={"enabled": False}), WEAK_CLONUS)
+    assert sum(min(b, 50.0) - max(a, 20.0) for a, b, _ in alone) < 10.0
+
+
+def test_clonus_after_a_tonic_start_stays_one_episode() -> None:
+    found = ended(DetectorConfig(), TONIC_THEN_CLONUS)
+    assert len(found) == 1
+    onset, offset, kind = found[0]
+    assert abs(onset - 20.0) < 0.3
+    assert abs(offset - 40.0) < 1.0
+    assert kind == "mixed"
+    # Without the rhythm the episode ends soon after its tonic part.
+    alone = ended(DetectorConfig(rhythm={"enabled": False}), TONIC_THEN_CLONUS)
+    assert alone
+    assert alone[0][1] < 30.0
+
+
+@pytest.mark.parametrize("fs", [200.0, 1000.0])
+def test_resting_noise_gives_no_rhythm_episode(fs: float) -> None:
+    rng = np.random.default_rng(7)
+    sos = signal.butter(4, [20, min(450, 0.45 * fs)], "bandpass", fs=fs, output="sos")
+    n = int(600 * fs)
+    x = signal.sosfilt(sos, rng.standard_normal((n, 4)), axis=0).astype(np.float32)
+    block = Block(x, fs, 0, ("a", "b", "c", "d"), ("uV",) * 4, np.zeros(n, dtype=bool))
+    assert [e for e in detect(DetectorConfig(), block, "left calf") if e.state != "open"] == []
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, TONIC_THEN_CLONUS.n_samples), max_size=30))
+def test_rhythm_starts_and_held_ends_do_not_depend_on_chunking(cuts: list[int]) -> None:
+    for whole_block in (WEAK_CLONUS, TONIC_THEN_CLONUS):
+        whole = detect(DetectorConfig(), whole_block, "left calf")
+        pipe = Pipeline(DetectorConfig(), FS, ("ch1",), ("uV",), "left calf")
+        chunked = [e for b in split(whole_block, cuts) for e in pipe.process(b)] + pipe.flush()
+        assert chunked == whole
