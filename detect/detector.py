@@ -82,6 +82,7 @@ class ChannelDetector:
         self._min_duration = config.episode.min_duration_s * timing.fs  # samples
         self._gap_frames = max(1, math.ceil(config.episode.merge_gap_s / frame_s - 1e-9))
         self._type_frames = max(1, round(config.type.window_s / frame_s))
+        self._type_hop = max(1, self._type_frames // 2)
         frame_fs = 1.0 / frame_s
         self._lags = np.arange(
             max(2, math.floor(frame_fs / config.type.band_high_hz)),
@@ -124,10 +125,11 @@ class ChannelDetector:
         self._n = 0
         self._peak_p = 0.0
         self._base_p = 0.0
-        self._win_q = 0.0
-        self._win_r = 0.0
-        self._win_n = 0
+        # The episode's last type window of frames (a ring), judged every half window.
         self._win_p = np.zeros(self._type_frames)
+        self._win_q = np.zeros(self._type_frames)
+        self._win_r = np.zeros(self._type_frames)
+        self._ep_frames = 0
         self._clonic_windows = 0
         self._windows = 0
         self._recent: deque[float] = deque(maxlen=self._peak_frames)
@@ -474,8 +476,7 @@ class ChannelDetector:
         self._sum_db = 0.0
         self._n = 0
         self._peak_p = 0.0
-        self._win_q = self._win_r = 0.0
-        self._win_n = 0
+        self._ep_frames = 0
         self._clonic_windows = 0
         self._windows = 0
 
@@ -486,12 +487,14 @@ class ChannelDetector:
         self._sum_db += level_db
         self._n += 1
         self._peak_p = max(self._peak_p, sum(self._recent) / len(self._recent))
-        self._win_q += q
-        self._win_r += r
-        self._win_p[self._win_n] = frame_p
-        self._win_n += 1
-        if self._win_n >= self._type_frames:
-            self._close_type_window()
+        j = self._ep_frames % self._type_frames
+        self._win_p[j] = frame_p
+        self._win_q[j] = q
+        self._win_r[j] = r
+        self._ep_frames += 1
+        over = self._ep_frames - self._type_frames
+        if over >= 0 and over % self._type_hop == 0:
+            self._judge_window()
 
     def _rhythmic(self, p: npt.NDArray[np.float64]) -> bool | None:
         """Whether frame powers beat at 3-8 Hz (None when the window is too short to tell)."""
@@ -523,18 +526,23 @@ class ChannelDetector:
         acf = np.array([np.dot(x[: n - lag], x[lag:]) for lag in range(int(lags[-1]) + 1)]) / energy
         return float(np.max(acf[lags] - acf[lags // 2]))
 
-    def _close_type_window(self) -> None:
+    def _judge_window(self) -> None:
+        """Judge the episode's last type window (or all of it, when shorter)."""
+        n = min(self._ep_frames, self._type_frames)
+        j = self._ep_frames % self._type_frames
+        if n == self._type_frames and j:
+            order = np.r_[j : self._type_frames, 0:j]
+            p, q, r = self._win_p[order], self._win_q[order], self._win_r[order]
+        else:
+            p, q, r = self._win_p[:n], self._win_q[:n], self._win_r[:n]
         if self._use_rhythm:
-            verdict = self._rhythmic(self._win_p[: self._win_n])
-            if verdict is not None:
-                self._windows += 1
-                self._clonic_windows += int(verdict)
-        elif self._win_r > 0:
+            verdict = self._rhythmic(p)
+        else:
+            total = float(r.sum())
+            verdict = None if total <= 0 else float(q.sum()) / total > self.clonic_ratio
+        if verdict is not None:
             self._windows += 1
-            if self._win_q / self._win_r > self.clonic_ratio:
-                self._clonic_windows += 1
-        self._win_q = self._win_r = 0.0
-        self._win_n = 0
+            self._clonic_windows += int(verdict)
 
     # The envelope shows a contraction once it fills ``fill`` of the window, and lets go once
     # less than ``fill`` of it is left in the window: onset and offset are back-dated by that,
@@ -557,19 +565,13 @@ class ChannelDetector:
 
     def _type(self) -> EpisodeType:
         if self._windows == 0:  # a short episode: judge the part there is
-            self._close_type_window()
+            self._judge_window()
         if self._windows == 0:
             return "unknown"
         share = self._clonic_windows / self._windows
-        tonic_windows = self._windows - self._clonic_windows
-        both = self.config.type.mixed_min_s / self.config.type.window_s
-        if self._clonic_windows >= both and tonic_windows >= both:
-            return "mixed"  # whole seconds of both: tonic and clonic components
-        if share >= self.config.type.mixed_high:
-            return "clonic"
-        if share <= self.config.type.mixed_low:
-            return "tonic"
-        return "mixed"
+        if min(share, 1 - share) >= self.config.type.mixed_share:
+            return "mixed"  # both components, each a real part of it
+        return "clonic" if share > 0.5 else "tonic"
 
     def _episode(self, state: str, k: int, offset: int | None) -> Episode:
         mean_p = self._sum_p / max(self._n, 1)
