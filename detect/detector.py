@@ -31,6 +31,9 @@ TWITCH_S = 0.3
 TWITCH_SHARE = 0.8
 #: The peak amplitude is the largest RMS over this long (the usual short sEMG RMS window).
 PEAK_WINDOW_S = 0.1
+#: sEMG: a contraction is still going when most of the last NOW_S of frames are over the off
+#: threshold (three of five 10 ms frames: a median, so one spike cannot make it).
+NOW_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class ChannelDetector:
         # of the shortest clonus period (125 ms).
         self._smooth = max(1, round(RHYTHM_SMOOTH_S * frame_fs))
         self._peak_frames = max(1, round(PEAK_WINDOW_S / frame_s))
+        self._now_frames = min(self._peak_frames, max(1, round(NOW_S / frame_s)))
         self._twitch_frames = max(1, round(TWITCH_S / frame_s))
         # Only the accelerometer's narrow 3-12 Hz band rings long enough (about 0.5 s) to make
         # a jerk look like a spasm; the sEMG band rings for a few tens of ms, and brief real
@@ -145,6 +149,7 @@ class ChannelDetector:
         self._ended = -1
         self._by_rhythm = False
         self._held = 0  # frame where an episode was held (0: not held)
+        self._unbroken = False  # the candidate has stayed over the off threshold throughout
         self._snapshot: tuple[float | None, float] = (None, INITIAL_SPREAD_DB)
 
     @property
@@ -351,7 +356,16 @@ class ChannelDetector:
             self._accumulate(frame_list[i], x, float(q[i]), float(r[i]))
             if above_off:
                 self._last_above = k
-            if self.state == CANDIDATE and self._run_duration() >= self._min_duration:
+            else:
+                self._unbroken = False
+            if self.state == CANDIDATE and (
+                self._run_duration() >= self._min_duration
+                or (
+                    not self._check_twitch
+                    and self._unbroken
+                    and self._lasted(k, self._on_db(b, spread)) >= self._min_duration
+                )
+            ):
                 if self._check_twitch and self._is_twitch():
                     self.state = TWITCH  # followed to its end, never reported
                 else:
@@ -468,6 +482,7 @@ class ChannelDetector:
 
     def _begin(self, k: int, base_p: float) -> None:
         self.state = CANDIDATE
+        self._unbroken = True
         self._cand_p = []
         self._onset = self._rise if self._rise is not None else k
         self._last_above = k
@@ -557,6 +572,32 @@ class ChannelDetector:
         t = self.timing
         end = (self._last_above + 1) * t.hop
         return round(end - (1 - t.fill) * t.window + t.hop / 2 - t.delay)
+
+    def _on_db(self, b: float, spread: float) -> float:
+        th = self.config.threshold
+        if th.on_above == 0.0 and th.off_above == 0.0:
+            margin = th.on_spread * spread if th.spread else 0.0
+            return b + max(margin, th.on_db)
+        return 10 * math.log10(self._on_power(10 ** (b / 10)))
+
+    def _lasted(self, k: int, on_db: float) -> float:
+        """How long the contraction has lasted, samples, if it is still going (else 0).
+
+        The envelope lags the end of a contraction by up to ``(1 - fill)`` of its window, so
+        :meth:`_run_duration` must assume it may have just ended. When the envelope has stayed
+        over the off threshold since the rise and the latest frames themselves are over the on
+        threshold, it has not, and its length so far is known now: a start confirmed this way
+        is reported that much sooner.
+        """
+        m = self._now_frames
+        if len(self._recent) < m:
+            return 0.0
+        latest = sorted(itertools.islice(reversed(self._recent), m))
+        if 10 * math.log10(max(latest[m // 2], POWER_FLOOR)) <= on_db:
+            return 0.0
+        t = self.timing
+        now = (k + 1 - m) * t.hop - t.delay
+        return now - self._onset_index()
 
     def _run_duration(self) -> float:
         """Estimated duration so far, samples (from the back-dated onset to the last frame above)."""

@@ -97,3 +97,22 @@ def test_rhythm_starts_and_held_ends_do_not_depend_on_chunking(cuts: list[int]) 
         pipe = Pipeline(DetectorConfig(), FS, ("ch1",), ("uV",), "left calf")
         chunked = [e for b in split(whole_block, cuts) for e in pipe.process(b)] + pipe.flush()
         assert chunked == whole
+
+
+def test_a_start_is_reported_once_the_contraction_has_lasted_the_minimum() -> None:
+    # Contractions of 3 s; bursts of 0.35 s (shorter than the 0.5 s minimum) between them.
+    parts = [(10.0 + 8 * i, 13.0 + 8 * i, "tonic", 12.0) for i in range(4)]
+    parts += [(15.0 + 8 * i, 15.35 + 8 * i, "tonic", 12.0) for i in range(4)]
+    block = emg(parts, 50.0, seed=3)
+    pipe = Pipeline(DetectorConfig(), FS, ("ch1",), ("uV",), "left calf")
+    starts = [
+        e for b in split(block, list(range(25, block.n_samples, 25))) for e in pipe.process(b)
+    ]
+    opened = [e for e in starts if e.state == "open"]
+    assert len(opened) == 4
+    minimum = DetectorConfig().episode.min_duration_s
+    for e, (start, _, _, _) in zip(opened, parts, strict=False):
+        said = e.decided_index / FS - start
+        # Reported as soon as it has lasted the minimum: within a 25 ms block and a 50 ms
+        # look at the latest frames, not the envelope's whole window (0.3 s) later.
+        assert minimum <= said <= minimum + 0.1
