@@ -6,9 +6,8 @@ channel and keeps a fixed amount of state whatever the length of the stream.
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import math
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -108,6 +107,26 @@ class ChannelDetector:
         self._rhythm_frames = max(1, round(rh.window_s / frame_s))
         self._rhythm_step = max(1, round(rh.step_s / frame_s))
         self._gate = 10 ** (rh.gate_db / 10)
+        self._keep = 2 * self._rhythm_frames + self._peak_frames + self._gap_frames + 2
+        th = config.threshold
+        # What the per-frame logic reads, gathered once. Thresholds are in dB when they are
+        # all relative (the default); the AASM preset's absolute uV margins go through powers.
+        self._constants = (
+            th.on_above == 0.0 and th.off_above == 0.0,
+            th.on_spread if th.spread else 0.0,
+            th.off_spread if th.spread else 0.0,
+            th.spread_cap,
+            th.release_db,
+            timing.settle,
+            th.on_db,
+            th.off_db,
+            self._a_rise,
+            self._a_fall,
+            self._a_spread,
+            self._rhythm_on,
+            rh.gate_db,
+            rh.drift_db,
+        )
         self.reset()
 
     def reset(self) -> None:
@@ -136,13 +155,16 @@ class ChannelDetector:
         self._ep_frames = 0
         self._clonic_windows = 0
         self._windows = 0
-        self._recent: deque[float] = deque(maxlen=self._peak_frames)
-        # The rhythm start: recent frame powers (and their sum) and levels, the resting mean
-        # frame power, a CUSUM of the envelope's excess over rest and where it was last zero,
-        # the end of the last episode.
-        self._hist_p: deque[float] = deque(maxlen=self._rhythm_frames)
-        self._hist_db: deque[float] = deque(maxlen=self._rhythm_frames)
-        self._hist_sum = 0.0
+        # The last frames (powers and levels; at least ``_keep`` of them), and the first frame
+        # of the usable stretch the latest belong to: the rhythm window, a held episode's
+        # frames, the peak's 100 ms and the latest 50 ms are read from them.
+        self._blk_hp: list[float] = []
+        self._blk_hdb: list[float] = []
+        self._blk_base = 0  # frame index of the first frame kept
+        self._valid_from = 0
+        self._wsum = 0.0  # frame powers of the rhythm window (as much of it as is usable)
+        # The rhythm start: the resting mean frame power, a CUSUM of the envelope's excess over
+        # rest and where it was last zero, the end of the last episode.
         self._rest_p = 0.0
         self._cusum = 0.0
         self._cusum_zero = 0
@@ -232,19 +254,36 @@ class ChannelDetector:
         several times cheaper on lists.
         """
         events: list[Episode] = []
-        th = self.config.threshold
-        # Thresholds in dB when they are all relative (the default); the AASM preset's
-        # absolute uV margins go through powers.
-        in_db = th.on_above == 0.0 and th.off_above == 0.0
-        on_k = th.on_spread if th.spread else 0.0
-        off_k = th.off_spread if th.spread else 0.0
-        cap, release_db, settle = th.spread_cap, th.release_db, self.timing.settle
-        on_db, off_db = th.on_db, th.off_db
-        a_rise, a_fall, a_spread = self._a_rise, self._a_fall, self._a_spread
-        rhythm_on, rh = self._rhythm_on, self.config.rhythm
-        gate, drift = rh.gate_db, rh.drift_db
+        (
+            in_db,
+            on_k,
+            off_k,
+            cap,
+            release_db,
+            settle,
+            on_db,
+            off_db,
+            a_rise,
+            a_fall,
+            a_spread,
+            rhythm_on,
+            gate,
+            drift,
+        ) = self._constants
         frame_list, usable_list, flat_list = frames, usable, flat
+        if not self._blk_hp:
+            self._blk_base = first_frame
+        self._blk_hp.extend(frames)
+        self._blk_hdb.extend(levels)
+        fast = in_db  # the idle fast path (the AASM preset's uV margins take the long way)
+        skip = 0
         for i in range(len(levels)):
+            if i < skip:
+                continue
+            if fast and self.state == IDLE and not self._held and not self._warm:
+                skip = self._idle_run(first_frame, i, frames, levels, usable, flat)
+                if i < skip:
+                    continue
             k = first_frame + i
             if flat_list[i]:
                 self._flat_frames += 1
@@ -259,20 +298,17 @@ class ChannelDetector:
                         self._gap_from = k
                     if k - self._gap_from <= self._gap_frames + settle:
                         self._lost_frames += 1
-                        self._recent.clear()
-                        self._hist_p.clear()
-                        self._hist_db.clear()
-                        self._hist_sum = 0.0
+                        self._valid_from = k + 1
+                        self._wsum = 0.0
                         continue
                 if self._held:
                     events.append(self._finish("ended", k))
                 elif self.state == ACTIVE:
                     events.append(self._finish("interrupted", k))
                 self._idle(k)
-                self._recent.clear()
-                self._hist_p.clear()
-                self._hist_db.clear()
-                self._hist_sum = self._cusum = 0.0
+                self._valid_from = k + 1
+                self._wsum = 0.0
+                self._cusum = 0.0
                 self._cusum_zero = k
                 continue
             if self._gap_from >= 0:
@@ -281,16 +317,11 @@ class ChannelDetector:
                 if levels[i] <= self._off_after_gap():
                     events.append(self._finish("interrupted", k))
                     self._idle(k)
-            self._recent.append(frame_list[i])
             x = levels[i]
-            if rhythm_on:
-                hist = self._hist_p
-                if len(hist) == self._rhythm_frames:
-                    self._hist_sum -= hist[0]
-                hist.append(frame_list[i])
-                self._hist_sum += frame_list[i]
-                self._hist_db.append(x)
             self.level_db = x
+            self._wsum += frame_list[i]
+            if k - self._rhythm_frames >= self._valid_from:
+                self._wsum -= self._blk_hp[k - self._blk_base - self._rhythm_frames]
             b = self.baseline_db
             if b is None:
                 self.baseline_db = b = x
@@ -324,8 +355,8 @@ class ChannelDetector:
                 if (
                     k % self._rhythm_step == 0
                     and n_held >= self._rhythm_frames
-                    and self._over_rest()
-                    and self._beats()
+                    and self._over_rest(k)
+                    and self._beats(k)
                 ):
                     self._resume(k, self._held)
                 elif n_held >= 2 * self._rhythm_frames:
@@ -366,13 +397,12 @@ class ChannelDetector:
                         if (
                             k % self._rhythm_step == 0
                             and k - self._rhythm_frames >= self._ended
-                            and len(self._hist_p) == self._rhythm_frames
-                            and self._over_rest()
+                            and self._over_rest(k)
                             and self._rhythm_start(k, 10 ** (b / 10))
                         ):
                             events.append(self._episode("open", k, None))
                     continue
-            self._accumulate(frame_list[i], x, float(q[i]), float(r[i]))
+            self._accumulate(frame_list[i], x, float(q[i]), float(r[i]), self._recent_p(k))
             if above_off:
                 self._last_above = k
             else:
@@ -392,13 +422,108 @@ class ChannelDetector:
                     self._onset_sample = self._onset_index()
                     events.append(self._episode("open", k, None))
             if k - self._last_above >= self._gap_frames:
-                if self.state == ACTIVE and rhythm_on and self._recent_excess(b) > gate:
+                if self.state == ACTIVE and rhythm_on and self._recent_excess(k, b) > gate:
                     self._hold(k)
                     continue
                 if self.state == ACTIVE:
                     events.append(self._finish("ended", k))
                 self._idle(k)
+        drop = len(self._blk_hp) - self._keep
+        if drop > self._keep:  # trim now and then: the history stays bounded
+            del self._blk_hp[:drop]
+            del self._blk_hdb[:drop]
+            self._blk_base += drop
         return events
+
+    def _idle_run(
+        self,
+        first_frame: int,
+        i: int,
+        frames: Sequence[float],
+        levels: Sequence[float],
+        usable: Sequence[bool],
+        flat: Sequence[bool],
+    ) -> int:
+        """Quiet frames from ``i`` on, the common case, with the state in local variables.
+
+        The same arithmetic, in the same order, as :meth:`process` for an idle frame that
+        stays under the off threshold; it stops (returning the index of the first frame it
+        did not take) at anything else: a flat or unusable frame, a frame over the off
+        threshold, a frame where the rhythm test would run.
+        """
+        b = self.baseline_db
+        if b is None or self._gap_from >= 0:
+            return i
+        (_, _, off_k, cap, _, settle, _, off_db, a_rise, a_fall, a_spread, rhythm_on, _, drift) = (
+            self._constants
+        )
+        w, step, ended, valid = (
+            self._rhythm_frames,
+            self._rhythm_step,
+            self._ended,
+            self._valid_from,
+        )
+        if self._since_flat < settle:  # still settling after a flat stretch
+            return i
+        n = len(levels)
+        # Up to the first flat or unusable frame: no need to look at each.
+        stop = n
+        if True in flat:
+            with contextlib.suppress(ValueError):  # none from i on
+                stop = flat.index(True, i)
+        if False in usable:
+            with contextlib.suppress(ValueError):
+                stop = min(stop, usable.index(False, i))
+        gate = self._gate
+        hp = self._blk_hp
+        spread, since_flat, wsum = self.spread_db, self._since_flat, self._wsum
+        rest_p, c, zero = self._rest_p, self._cusum, self._cusum_zero
+        # Frame j is first_frame + j; the frame leaving the rhythm window is hp[j + leave];
+        # from j_full on the window is full of usable frames; the rhythm test may run at
+        # frames j_check, j_check + step, ... from j_test on.
+        leave = first_frame - self._blk_base - w
+        j_full = valid + w - first_frame
+        j_test = max(ended + w, valid + w - 1) - first_frame
+        j_check = i + (-(first_frame + i)) % step
+        j = i
+        while j < stop:
+            x = levels[j]
+            margin = off_k * spread
+            if x > b + (margin if margin > off_db else off_db):
+                break
+            p = frames[j]
+            ws = wsum + p
+            if j >= j_full:
+                ws -= hp[j + leave]
+            if rhythm_on:
+                rp = rest_p + (p - rest_p) * a_rise
+                if j == j_check:
+                    j_check += step
+                    if j >= j_test and ws > w * rp * gate:
+                        break
+                rest_p = rp
+            wsum = ws
+            dev = x - b
+            size = -dev if dev < 0 else dev
+            limit = cap * spread
+            if size > limit:
+                size = limit
+            spread = spread + (size - spread) * a_spread
+            b = b + dev * (a_rise if dev > 0 else a_fall)
+            if rhythm_on:
+                c = c + dev - drift
+                if c <= 0.0:
+                    c = 0.0
+                    zero = first_frame + j
+            j += 1
+        since_flat += j - i
+        if j > i:
+            self.baseline_db, self.spread_db, self._since_flat = b, spread, since_flat
+            self._flat_frames = 0
+            self._wsum, self._rest_p, self._cusum, self._cusum_zero = wsum, rest_p, c, zero
+            self.level_db = levels[j - 1]
+            self._rise = None
+        return j
 
     def flush(self, next_frame: int) -> list[Episode]:
         """Close an episode still open at the end of the stream (as interrupted)."""
@@ -434,31 +559,52 @@ class ChannelDetector:
         self._idle(k)
         self._held = k
 
-    def _recent_excess(self, b: float) -> float:
+    def _pos(self, k: int) -> int:
+        """Where frame ``k`` is in this call's frame history."""
+        return k - self._blk_base
+
+    def _recent_p(self, k: int) -> float:
+        """Mean frame power of the last ``PEAK_WINDOW_S`` of usable frames up to ``k``."""
+        pos = self._pos(k)
+        lo = max(pos - self._peak_frames + 1, self._pos(self._valid_from), 0)
+        part = self._blk_hp[lo : pos + 1]
+        return sum(part) / len(part)
+
+    def _recent_excess(self, k: int, b: float) -> float:
         """The envelope's mean over rest for the last merge gap (what the episode ended on), dB."""
-        n = min(self._gap_frames, len(self._hist_db))
-        if n == 0:
+        pos = self._pos(k)
+        n = min(self._gap_frames, k - self._valid_from + 1)
+        if n <= 0:
             return 0.0
-        return sum(itertools.islice(reversed(self._hist_db), n)) / n - b
+        return sum(self._blk_hdb[pos - n + 1 : pos + 1]) / n - b
 
-    def _over_rest(self) -> bool:
-        """Whether the last rhythm window's mean frame power is ``gate_db`` over rest's."""
-        return self._hist_sum > self._rhythm_frames * self._rest_p * self._gate
+    def _window(self, k: int) -> list[float] | None:
+        """The rhythm window's frame powers up to frame ``k`` (None when not all usable)."""
+        if k - self._rhythm_frames + 1 < self._valid_from:
+            return None
+        pos = self._pos(k)
+        return self._blk_hp[pos - self._rhythm_frames + 1 : pos + 1]
 
-    def _beats(self) -> bool:
-        """Whether the last rhythm window's frames beat like clonus."""
-        p = np.fromiter(self._hist_p, dtype=np.float64, count=len(self._hist_p))
-        contrast = self._contrast(p)
+    def _over_rest(self, k: int) -> bool:
+        """Whether the rhythm window's mean frame power is ``gate_db`` over rest's."""
+        window = self._window(k)
+        if window is None:
+            return False
+        return self._wsum > self._rhythm_frames * self._rest_p * self._gate
+
+    def _beats(self, k: int) -> bool:
+        """Whether the rhythm window's frames beat like clonus."""
+        window = self._window(k)
+        if window is None:
+            return False
+        contrast = self._contrast(np.asarray(window, dtype=np.float64))
         return contrast is not None and contrast > self.config.rhythm.contrast
 
     def _resume(self, k: int, held: int) -> None:
         """Take back an episode held at frame ``held``: the frames since then are part of it."""
-        n = k - held - 1
-        if n > 0:
-            frames = list(self._hist_p)[-(n + 1) : -1]
-            levels = list(self._hist_db)[-(n + 1) : -1]
-            for frame_p, level in zip(frames, levels, strict=True):
-                self._accumulate(frame_p, level, 0.0, 0.0)
+        for j in range(held + 1, k):
+            pos = self._pos(j)
+            self._accumulate(self._blk_hp[pos], self._blk_hdb[pos], 0.0, 0.0, self._recent_p(j))
         self._held = 0
         self._last_above = k
         self._by_rhythm = True
@@ -467,17 +613,14 @@ class ChannelDetector:
 
     def _rhythm_start(self, k: int, base_p: float) -> bool:
         """Start an episode at frame ``k`` if the recent frames beat like clonus."""
-        if not self._beats():
+        if not self._beats(k):
             return False
         onset = max(self._cusum_zero + 1, k - self._rhythm_frames + 1)
         self._begin(onset, base_p)
         self._onset = onset
-        first = len(self._hist_p) - (k - onset + 1)
-        levels = list(self._hist_db)[first:]
-        self._recent.clear()
-        for frame_p, level in zip(list(self._hist_p)[first:], levels, strict=True):
-            self._recent.append(frame_p)
-            self._accumulate(frame_p, level, 0.0, 0.0)
+        for j in range(onset, k + 1):
+            pos = self._pos(j)
+            self._accumulate(self._blk_hp[pos], self._blk_hdb[pos], 0.0, 0.0, self._recent_p(j))
         self._last_above = k
         self.state = ACTIVE
         self._by_rhythm = True
@@ -516,13 +659,15 @@ class ChannelDetector:
         self._clonic_windows = 0
         self._windows = 0
 
-    def _accumulate(self, frame_p: float, level_db: float, q: float, r: float) -> None:
+    def _accumulate(
+        self, frame_p: float, level_db: float, q: float, r: float, recent_p: float
+    ) -> None:
         if self.state == CANDIDATE and len(self._cand_p) < self._cand_max:
             self._cand_p.append(frame_p)
         self._sum_p += frame_p
         self._sum_db += level_db
         self._n += 1
-        self._peak_p = max(self._peak_p, sum(self._recent) / len(self._recent))
+        self._peak_p = max(self._peak_p, recent_p)
         j = self._ep_frames % self._type_frames
         self._win_p[j] = frame_p
         self._win_q[j] = q
@@ -554,12 +699,15 @@ class ChannelDetector:
         lags = self._lags[self._lags * 2 <= n]
         if len(lags) == 0:
             return None
-        t = np.arange(n, dtype=np.float64)
-        x = p - np.polyval(np.polyfit(t, p, 1), t)
+        # Least-squares line through the amplitudes (closed form), taken off.
+        t = np.arange(n, dtype=np.float64) - (n - 1) / 2
+        x = p - p.mean()
+        x -= t * (float(np.dot(t, x)) / float(np.dot(t, t)))
         energy = float(np.dot(x, x))
         if energy <= 0:
             return 0.0
-        acf = np.array([np.dot(x[: n - lag], x[lag:]) for lag in range(int(lags[-1]) + 1)]) / energy
+        top = int(lags[-1])
+        acf = np.correlate(x, x, mode="full")[n - 1 : n + top] / energy
         return float(np.max(acf[lags] - acf[lags // 2]))
 
     def _judge_window(self) -> None:
@@ -626,9 +774,10 @@ class ChannelDetector:
         is reported that much sooner.
         """
         m = self._now_frames
-        if len(self._recent) < m:
+        if k - self._valid_from + 1 < m:
             return 0.0
-        latest = sorted(itertools.islice(reversed(self._recent), m))
+        pos = self._pos(k)
+        latest = sorted(self._blk_hp[pos - m + 1 : pos + 1])
         if 10 * math.log10(max(latest[m // 2], POWER_FLOOR)) <= on_db:
             return 0.0
         t = self.timing

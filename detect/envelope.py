@@ -108,11 +108,20 @@ class MovingQuantile:
         if len(frames) == 0:
             return np.zeros((0, self.n_columns))
         if len(frames) <= FEW_FRAMES:
-            few = np.empty((len(frames), self.n_columns))
-            for i in range(len(frames)):
-                part = np.partition(x[i : i + self.length], self._kth, axis=0)
-                few[i] = part[self.ranks, self._columns]
-            return few
+            # A live block's few windows as one strided view: one selection call.
+            windows = np.lib.stride_tricks.as_strided(
+                x,
+                shape=(len(frames), self.length, self.n_columns),
+                strides=(x.strides[0], x.strides[0], x.strides[1]),
+                writeable=False,
+            )
+            if len(self._kth) == 1:
+                rank = self._kth[0]
+                few: Array = np.partition(windows, rank, axis=1)[:, rank, :]
+                return few
+            part = np.partition(windows, self._kth, axis=1)
+            out_few: Array = part[:, self.ranks, self._columns]
+            return out_few
         windows = np.lib.stride_tricks.sliding_window_view(x, self.length, axis=0)
         part = np.partition(windows, self._kth, axis=-1)
         out: Array = np.take_along_axis(part, self.ranks[None, :, None], axis=-1)[..., 0]
@@ -135,6 +144,30 @@ class RunLength:
         self._last: npt.NDArray[np.float32] | None = None
         self._last_lost = True
         self._run = np.zeros(self.n_columns, dtype=np.int64)
+
+    def at_least(
+        self, x: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_], length: int
+    ) -> npt.NDArray[np.bool_]:
+        """Where the current run has lasted ``length`` samples or more, shape like ``x``.
+
+        The same as ``process(x, lost) >= length``, without the run lengths when every sample
+        differs from the one before (a live signal: no run is longer than one).
+        """
+        n = len(x)
+        if (
+            n
+            and length > 1
+            and self._last is not None
+            and not self._last_lost
+            and not lost.any()
+            and bool((x[0] != self._last).all())
+            and bool((x[1:] != x[:-1]).all())
+        ):
+            self._last = x[-1].copy()
+            self._run = np.ones(self.n_columns, dtype=np.int64)
+            return np.zeros(x.shape, dtype=bool)
+        out: npt.NDArray[np.bool_] = self.process(x, lost) >= length
+        return out
 
     def process(
         self, x: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_]

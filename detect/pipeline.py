@@ -232,7 +232,7 @@ class Pipeline:
         y = self._filtered(block)
         n = len(self.channels)
         emg = self.config.signal == EMG
-        flat_cols = self._runs.process(block.samples, block.lost) >= self._flat_samples
+        flat_cols = self._runs.at_least(block.samples, block.lost, self._flat_samples)
         sq = np.empty((block.n_samples, (n if emg else 3 * n) + n))
         if emg:
             np.multiply(y, y, out=sq[:, :n])

@@ -51,8 +51,9 @@ def ended(config: DetectorConfig, block: Block) -> list[tuple[float, float, str]
 
 # 6 dB of clonus: its bursts fill half of each period, so the envelope rises only 2-3 dB.
 WEAK_CLONUS = emg([(20.0, 50.0, "clonic", 6.0)], 70.0, seed=1)
-# A tonic start strong enough for the thresholds, then weaker clonus, as mixed spasms go.
-TONIC_THEN_CLONUS = emg([(20.0, 24.0, "tonic", 12.0), (24.0, 40.0, "clonic", 4.0)], 60.0, seed=2)
+# A tonic start strong enough for the thresholds, then weaker clonus, as mixed spasms go
+# (the tonic part 30 % of it, as in the simulated wearable).
+TONIC_THEN_CLONUS = emg([(20.0, 26.0, "tonic", 12.0), (26.0, 40.0, "clonic", 5.0)], 60.0, seed=3)
 
 
 def test_weak_clonus_is_found_by_its_rhythm_and_only_by_it() -> None:
