@@ -171,8 +171,6 @@ class ChannelDetector:
         self._ended = -1
         self._by_rhythm = False
         self._held = 0  # frame where an episode was held (0: not held)
-        self._gap_from = -1  # frame where a gap inside the episode began (-1: none)
-        self._lost_frames = 0  # frames of the episode bridged over a gap
         self._unbroken = False  # the candidate has stayed over the off threshold throughout
         self._snapshot: tuple[float | None, float] = (None, INITIAL_SPREAD_DB)
 
@@ -292,15 +290,6 @@ class ChannelDetector:
                 self._flat_frames = 0
                 self._since_flat += 1
             if not usable_list[i] or self._since_flat <= settle:
-                if self.state == ACTIVE and not self._held:
-                    # Bridge a gap no longer than the merge gap: the contraction may go on.
-                    if self._gap_from < 0:
-                        self._gap_from = k
-                    if k - self._gap_from <= self._gap_frames + settle:
-                        self._lost_frames += 1
-                        self._valid_from = k + 1
-                        self._wsum = 0.0
-                        continue
                 if self._held:
                     events.append(self._finish("ended", k))
                 elif self.state == ACTIVE:
@@ -311,12 +300,6 @@ class ChannelDetector:
                 self._cusum = 0.0
                 self._cusum_zero = k
                 continue
-            if self._gap_from >= 0:
-                # Back from a short gap inside an episode: it goes on if the contraction does.
-                self._gap_from = -1
-                if levels[i] <= self._off_after_gap():
-                    events.append(self._finish("interrupted", k))
-                    self._idle(k)
             x = levels[i]
             self.level_db = x
             self._wsum += frame_list[i]
@@ -452,7 +435,7 @@ class ChannelDetector:
         threshold, a frame where the rhythm test would run.
         """
         b = self.baseline_db
-        if b is None or self._gap_from >= 0:
+        if b is None:
             return i
         (_, _, off_k, cap, _, settle, _, off_db, a_rise, a_fall, a_spread, rhythm_on, _, drift) = (
             self._constants
@@ -546,7 +529,6 @@ class ChannelDetector:
         self._rise = None
         self._by_rhythm = False
         self._held = 0
-        self._gap_from = -1
 
     def _hold(self, k: int) -> None:
         """Hold an episode whose signal fell under the off threshold but not back to rest.
@@ -646,7 +628,6 @@ class ChannelDetector:
     def _begin(self, k: int, base_p: float) -> None:
         self.state = CANDIDATE
         self._unbroken = True
-        self._lost_frames = 0
         self._cand_p = []
         self._onset = self._rise if self._rise is not None else k
         self._last_above = k
@@ -742,21 +723,6 @@ class ChannelDetector:
         end = (self._last_above + 1) * t.hop
         return round(end - (1 - t.fill) * t.window + t.hop / 2 - t.delay)
 
-    def _off_after_gap(self) -> float:
-        """The off threshold (dB) for the first frame after a gap inside an episode."""
-        assert self.baseline_db is not None
-        b, th = self.baseline_db, self.config.threshold
-        if th.on_above == 0.0 and th.off_above == 0.0:
-            margin = th.off_spread * self.spread_db if th.spread else 0.0
-            off = b + max(margin, th.off_db)
-        else:
-            off = 10 * math.log10(self._off_power(10 ** (b / 10)))
-        if self._by_rhythm:
-            off = min(off, b + self.config.rhythm.gate_db)
-        if th.release_db is not None and self._n:
-            off = max(off, self._sum_db / self._n - th.release_db)
-        return off
-
     def _on_db(self, b: float, spread: float) -> float:
         th = self.config.threshold
         if th.on_above == 0.0 and th.off_above == 0.0:
@@ -815,7 +781,6 @@ class ChannelDetector:
             mean=math.sqrt(mean_p),
             strength_db=10 * math.log10(max(mean_p, POWER_FLOOR) / max(self._base_p, POWER_FLOOR)),
             type=self._type() if done else "unknown",
-            lost_s=self._lost_frames * self.timing.hop / self.timing.fs,
         )
 
     def _finish(self, state: str, k: int) -> Episode:

@@ -37,10 +37,6 @@ class Episode:
     strength_db : float or None
         Mean power over the resting level, dB.
     type : {"tonic", "clonic", "mixed", "unknown"}
-    lost_s : float
-        Time inside the episode the detector could not see, s: a gap no longer than the merge
-        gap that the contraction went on across, and the filters' settling after it (the gap
-        itself is logged as lost signal too).
     """
 
     channel: str
@@ -55,7 +51,6 @@ class Episode:
     mean: float | None = None
     strength_db: float | None = None
     type: EpisodeType = "unknown"
-    lost_s: float = 0.0
 
     @property
     def start_s(self) -> float:
@@ -88,6 +83,5 @@ class Episode:
             "mean": None if self.mean is None else round(self.mean, 4),
             "strength_db": None if self.strength_db is None else round(self.strength_db, 2),
             "state": self.state,
-            "lost_s": round(self.lost_s, 4),
             "decided": round(self.decided_index / self.fs, 4),
         }

@@ -44,7 +44,6 @@ FIELDS = (
     "units",
     "strength_db",
     "state",
-    "lost_s",
     "verdict",
     "reason",
     "text",
@@ -120,7 +119,6 @@ def items(log: EpisodeLog) -> list[Item]:
             units=r["units"],
             strength_db=r["strength_db"],
             state=r["state"],
-            lost_s=r["lost_s"],
             verdict=verdicts.get(r["id"], "unreviewed"),
         )
         out.append(Item(v, parse_time(r["start_utc"]), r["session_id"]))

@@ -112,7 +112,6 @@ class EpisodeRow:
     strength_db: float | None
     type: str
     state: str
-    lost_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """The row as a JSON object."""
@@ -296,14 +295,13 @@ class EpisodeLog:
         end = None if episode.end_s is None else format_utc(at_offset(session_start, episode.end_s))
         cur = self._db.execute(
             """INSERT INTO episodes (session_id, channel, location, start_utc, end_utc, duration_s,
-                   onset_index, offset_index, peak, mean, units, strength_db, type, state,
-                   lost_s)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   onset_index, offset_index, peak, mean, units, strength_db, type, state)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (session_id, channel, onset_index) DO UPDATE SET
                    end_utc = excluded.end_utc, duration_s = excluded.duration_s,
                    offset_index = excluded.offset_index, peak = excluded.peak,
                    mean = excluded.mean, strength_db = excluded.strength_db,
-                   type = excluded.type, state = excluded.state, lost_s = excluded.lost_s
+                   type = excluded.type, state = excluded.state
                RETURNING id""",
             (
                 session_id,
@@ -320,7 +318,6 @@ class EpisodeLog:
                 episode.strength_db,
                 episode.type,
                 episode.state,
-                episode.lost_s,
             ),
         )
         row = cur.fetchone()
@@ -466,7 +463,7 @@ class EpisodeLog:
     def episodes(self, since: datetime | None = None) -> list[EpisodeRow]:
         """Every episode (from ``since`` on), oldest first."""
         query = """SELECT id, session_id, channel, location, start_utc, end_utc, duration_s, peak,
-                          mean, units, strength_db, type, state, lost_s FROM episodes"""
+                          mean, units, strength_db, type, state FROM episodes"""
         args: tuple[Any, ...] = ()
         if since is not None:
             query += " WHERE start_utc >= ?"

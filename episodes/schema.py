@@ -97,9 +97,6 @@ MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX reviews_by_episode ON reviews (episode_id);
     """,
-    4: """
-    ALTER TABLE episodes ADD COLUMN lost_s REAL NOT NULL DEFAULT 0;
-    """,
 }
 
 LATEST = max(MIGRATIONS)

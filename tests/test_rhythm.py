@@ -117,38 +117,3 @@ def test_a_start_is_reported_once_the_contraction_has_lasted_the_minimum() -> No
         # Reported as soon as it has lasted the minimum: within a 25 ms block and a 50 ms
         # look at the latest frames, not the envelope's whole window (0.3 s) later.
         assert minimum <= said <= minimum + 0.1
-
-
-def with_gap(block: Block, start_s: float, seconds: float) -> Block:
-    lost = block.lost.copy()
-    a, b = int(start_s * FS), int((start_s + seconds) * FS)
-    lost[a:b] = True
-    x = np.array(block.samples)
-    x[a:b] = 0
-    return Block(x, block.fs, 0, block.channels, block.units, lost)
-
-
-LONG_SPASM = emg([(10.0, 25.0, "tonic", 12.0)], 40.0, seed=4)
-
-
-def test_a_spasm_goes_on_across_a_gap_no_longer_than_the_merge_gap() -> None:
-    # A dropped packet or two (0.2 s) inside a 15 s spasm: still one spasm, not two.
-    found = ended(DetectorConfig(), with_gap(LONG_SPASM, 16.0, 0.2))
-    assert len(found) == 1
-    onset, offset, _ = found[0]
-    assert abs(onset - 10.0) < 0.2
-    assert abs(offset - 25.0) < 0.5
-    (episode,) = [e for e in detect(DetectorConfig(), with_gap(LONG_SPASM, 16.0, 0.2)) if e.end_s]
-    # What it could not see is said: the gap and the filters' settling after it (1 s).
-    assert 0.2 <= episode.lost_s <= 1.3
-
-
-def test_a_longer_gap_interrupts_the_spasm_where_the_signal_was_lost() -> None:
-    events = [
-        e
-        for e in detect(DetectorConfig(), with_gap(LONG_SPASM, 16.0, 2.0), "left calf")
-        if e.state != "open"
-    ]
-    assert [e.state for e in events] == ["interrupted", "ended"]
-    assert events[0].offset_index <= 16.0 * FS
-    assert events[1].onset_index >= 18.0 * FS
