@@ -127,6 +127,22 @@ class ChannelDetector:
             rh.gate_db,
             rh.drift_db,
         )
+        # The idle fast path works in dB (the AASM preset's uV margins take the long way).
+        self._quiet_ok = th.on_above == 0.0 and th.off_above == 0.0
+        self._idle_constants = (
+            th.off_spread if th.spread else 0.0,
+            th.spread_cap,
+            timing.settle,
+            th.off_db,
+            self._a_rise,
+            self._a_fall,
+            self._a_spread,
+            self._rhythm_on,
+            rh.drift_db,
+            self._rhythm_frames,
+            self._rhythm_step,
+            self._gate,
+        )
         self.reset()
 
     def reset(self) -> None:
@@ -251,6 +267,17 @@ class ChannelDetector:
         Plain sequences rather than arrays: the loop reads them one value at a time, which is
         several times cheaper on lists.
         """
+        if not self._blk_hp:
+            self._blk_base = first_frame
+        self._blk_hp.extend(frames)
+        self._blk_hdb.extend(levels)
+        skip = 0
+        if self._quiet_ok and self.state == IDLE and not self._held and not self._warm:
+            # The usual live block: a few quiet frames, taken without the rest of the set-up.
+            skip = self._idle_run(first_frame, 0, frames, levels, usable, flat)
+            if skip == len(levels):
+                self._trim()
+                return []
         events: list[Episode] = []
         (
             in_db,
@@ -269,16 +296,10 @@ class ChannelDetector:
             drift,
         ) = self._constants
         frame_list, usable_list, flat_list = frames, usable, flat
-        if not self._blk_hp:
-            self._blk_base = first_frame
-        self._blk_hp.extend(frames)
-        self._blk_hdb.extend(levels)
-        fast = in_db  # the idle fast path (the AASM preset's uV margins take the long way)
-        skip = 0
         for i in range(len(levels)):
             if i < skip:
                 continue
-            if fast and self.state == IDLE and not self._held and not self._warm:
+            if in_db and self.state == IDLE and not self._held and not self._warm:
                 skip = self._idle_run(first_frame, i, frames, levels, usable, flat)
                 if i < skip:
                     continue
@@ -411,12 +432,16 @@ class ChannelDetector:
                 if self.state == ACTIVE:
                     events.append(self._finish("ended", k))
                 self._idle(k)
+        self._trim()
+        return events
+
+    def _trim(self) -> None:
+        """Forget frames older than the history needs, now and then (it stays bounded)."""
         drop = len(self._blk_hp) - self._keep
-        if drop > self._keep:  # trim now and then: the history stays bounded
+        if drop > self._keep:
             del self._blk_hp[:drop]
             del self._blk_hdb[:drop]
             self._blk_base += drop
-        return events
 
     def _idle_run(
         self,
@@ -437,17 +462,12 @@ class ChannelDetector:
         b = self.baseline_db
         if b is None:
             return i
-        (_, _, off_k, cap, _, settle, _, off_db, a_rise, a_fall, a_spread, rhythm_on, _, drift) = (
-            self._constants
-        )
-        w, step, ended, valid = (
-            self._rhythm_frames,
-            self._rhythm_step,
-            self._ended,
-            self._valid_from,
+        (off_k, cap, settle, off_db, a_rise, a_fall, a_spread, rhythm_on, drift, w, step, gate) = (
+            self._idle_constants
         )
         if self._since_flat < settle:  # still settling after a flat stretch
             return i
+        ended, valid = self._ended, self._valid_from
         n = len(levels)
         # Up to the first flat or unusable frame: no need to look at each.
         stop = n
@@ -457,7 +477,6 @@ class ChannelDetector:
         if False in usable:
             with contextlib.suppress(ValueError):
                 stop = min(stop, usable.index(False, i))
-        gate = self._gate
         hp = self._blk_hp
         spread, since_flat, wsum = self.spread_db, self._since_flat, self._wsum
         rest_p, c, zero = self._rest_p, self._cusum, self._cusum_zero

@@ -254,11 +254,15 @@ class Pipeline:
         else:
             q, r = framed[:, n : 2 * n], framed[:, 2 * n : 3 * n]
         power = self._envelope.process(p_frames)
-        usable = np.empty(len(frame_lost), dtype=bool)
         since = self._since_lost
-        for i, lost in enumerate(frame_lost):
-            since = 0 if lost else since + 1
-            usable[i] = since > self._settle_frames
+        if since >= self._settle_frames and not frame_lost.any():
+            usable = np.ones(len(frame_lost), dtype=bool)  # the usual case
+            since += len(frame_lost)
+        else:
+            usable = np.empty(len(frame_lost), dtype=bool)
+            for i, lost in enumerate(frame_lost):
+                since = 0 if lost else since + 1
+                usable[i] = since > self._settle_frames
         self._since_lost = since
         self.unusable_frames += int(np.count_nonzero(~usable))
         return Features(first, p_frames, power, q, r, usable, flat)
@@ -288,10 +292,11 @@ class Pipeline:
             q, r = f.q.T.tolist(), f.r.T.tolist()
         usable = f.usable.tolist()
         for j, det in enumerate(self.detectors):
-            events.extend(
-                det.process(f.first_frame, frames[j], levels[j], q[j], r[j], usable, flat[j])
-            )
-        events.sort(key=lambda e: (e.decided_index, e.channel))
+            found = det.process(f.first_frame, frames[j], levels[j], q[j], r[j], usable, flat[j])
+            if found:
+                events.extend(found)
+        if len(events) > 1:
+            events.sort(key=lambda e: (e.decided_index, e.channel))
         return events
 
     def detached(self) -> list[DetectionChannel]:
