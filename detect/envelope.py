@@ -70,6 +70,41 @@ class Framer:
         return total / self.hop, frame_lost
 
 
+class FlagFramer:
+    """Whether most of each frame's samples are flagged (a flat raw signal, say).
+
+    Frames as :class:`Framer` does (frame ``k`` is samples ``[k*hop, (k+1)*hop)``; samples
+    left over wait for the next call), counting flags instead of averaging values. When
+    nothing is flagged, neither in the call nor among the samples waiting, it does not look.
+    """
+
+    def __init__(self, hop: int, n_columns: int) -> None:
+        self.hop = hop
+        self.n_columns = n_columns
+        self.reset()
+
+    def reset(self) -> None:
+        """Start again at frame 0."""
+        self._rest = np.zeros((0, self.n_columns), dtype=bool)
+        self._rest_any = False
+
+    def process(self, flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Per frame and column: True where more than half of the frame's samples are flagged."""
+        total = len(self._rest) + len(flags)
+        n_frames = total // self.hop
+        left = total - n_frames * self.hop
+        if not self._rest_any and not flags.any():
+            self._rest = np.zeros((left, self.n_columns), dtype=bool)
+            return np.zeros((n_frames, self.n_columns), dtype=bool)
+        both = np.concatenate([self._rest, flags]) if len(self._rest) else flags
+        used = n_frames * self.hop
+        self._rest = both[used:].copy()
+        self._rest_any = bool(self._rest.any())
+        counts = both[:used].reshape(n_frames, self.hop, self.n_columns).sum(axis=1)
+        out: npt.NDArray[np.bool_] = 2 * counts > self.hop
+        return out
+
+
 class MovingQuantile:
     """An order statistic of the last ``length`` frames of each column.
 
@@ -109,11 +144,12 @@ class MovingQuantile:
             return np.zeros((0, self.n_columns))
         if len(frames) <= FEW_FRAMES:
             # A live block's few windows as one strided view: one selection call.
-            windows = np.lib.stride_tricks.as_strided(
-                x,
-                shape=(len(frames), self.length, self.n_columns),
+            # (x is a fresh contiguous array: a view on its buffer is the cheapest way there.)
+            windows = np.ndarray(
+                (len(frames), self.length, self.n_columns),
+                dtype=x.dtype,
+                buffer=x,
                 strides=(x.strides[0], x.strides[0], x.strides[1]),
-                writeable=False,
             )
             if len(self._kth) == 1:
                 rank = self._kth[0]

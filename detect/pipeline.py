@@ -17,7 +17,7 @@ from scipy import signal
 
 from detect.config import DetectorConfig
 from detect.detector import POWER_FLOOR, ChannelDetector, FrameTiming
-from detect.envelope import Framer, MovingQuantile, RunLength
+from detect.envelope import FlagFramer, Framer, MovingQuantile, RunLength
 from detect.errors import ConfigError
 from detect.events import Episode
 from detect.filters import SosFilter, acc_sos, emg_sos, group_delay_s
@@ -184,8 +184,9 @@ class Pipeline:
         ]
         self.timing = timings[0]
         n = len(self.channels)
-        n_features = (n if config.signal == EMG else 3 * n) + n
+        n_features = n if config.signal == EMG else 3 * n
         self._framer = Framer(self.hop, n_features)
+        self._flat_framer = FlagFramer(self.hop, n)
         self._runs = RunLength(len(self.columns))
         self._flat_samples = max(2, round(config.quality.flat_run_s * fs))
         self._envelope = MovingQuantile(window_frames, quantiles)
@@ -203,6 +204,7 @@ class Pipeline:
         if self.config.signal == ACC:
             self._acc_band.reset()
         self._framer.reset()
+        self._flat_framer.reset()
         self._runs.reset()
         self._envelope.reset()
         for d in self.detectors:
@@ -233,22 +235,23 @@ class Pipeline:
         n = len(self.channels)
         emg = self.config.signal == EMG
         flat_cols = self._runs.at_least(block.samples, block.lost, self._flat_samples)
-        sq = np.empty((block.n_samples, (n if emg else 3 * n) + n))
         if emg:
-            np.multiply(y, y, out=sq[:, :n])
-            sq[:, n:] = flat_cols
+            sq = np.multiply(y, y)
+            flat_flags = flat_cols
         else:
+            sq = np.empty((block.n_samples, 3 * n))
+            flat_flags = np.empty((block.n_samples, n), dtype=bool)
             band = self._acc_band.filter(y, block.lost)
             for j, ch in enumerate(self.channels):
                 c = list(ch.columns)
                 sq[:, j] = np.sum(y[:, c] ** 2, axis=1)
                 sq[:, n + j] = np.sum(band[:, c] ** 2, axis=1)
-                sq[:, 3 * n + j] = flat_cols[:, c].all(axis=1)
+                flat_flags[:, j] = flat_cols[:, c].all(axis=1)
             sq[:, 2 * n : 3 * n] = sq[:, :n]
         first = self._framer.next_frame
         framed, frame_lost = self._framer.process(sq, block.lost)
         p_frames = framed[:, :n]
-        flat = framed[:, -n:] > 0.5
+        flat = self._flat_framer.process(flat_flags)
         if emg:
             q = r = np.zeros_like(p_frames)
         else:
