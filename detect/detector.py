@@ -488,7 +488,7 @@ class ChannelDetector:
         j_test = max(ended + w, valid + w - 1) - first_frame
         j_check = i + (-(first_frame + i)) % step
         j = i
-        while j < stop:
+        for j in range(i, stop):
             x = levels[j]
             margin = off_k * spread
             if x > b + (margin if margin > off_db else off_db):
@@ -517,7 +517,8 @@ class ChannelDetector:
                 if c <= 0.0:
                     c = 0.0
                     zero = first_frame + j
-            j += 1
+        else:
+            j = stop
         since_flat += j - i
         if j > i:
             self.baseline_db, self.spread_db, self._since_flat = b, spread, since_flat
