@@ -189,11 +189,17 @@ class RunLength:
         The same as ``process(x, lost) >= length``, without the run lengths when every sample
         differs from the one before (a live signal: no run is longer than one).
         """
-        n = len(x)
+        if len(x) and length > 1 and self._all_new(x, lost):
+            return np.zeros(x.shape, dtype=bool)
+        out: npt.NDArray[np.bool_] = self.process(x, lost) >= length
+        return out
+
+    def _all_new(self, x: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_]) -> bool:
+        """True, with the state moved past ``x``, when every sample of ``x`` (non-empty)
+        differs from the one before and nothing is lost: the usual live signal, where every
+        run is one sample long."""
         if (
-            n
-            and length > 1
-            and self._last is not None
+            self._last is not None
             and not self._last_lost
             and not lost.any()
             and bool((x[0] != self._last).all())
@@ -201,9 +207,8 @@ class RunLength:
         ):
             self._last = x[-1].copy()
             self._run = np.ones(self.n_columns, dtype=np.int64)
-            return np.zeros(x.shape, dtype=bool)
-        out: npt.NDArray[np.bool_] = self.process(x, lost) >= length
-        return out
+            return True
+        return False
 
     def process(
         self, x: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_]
@@ -212,17 +217,7 @@ class RunLength:
         n = len(x)
         if n == 0:
             return np.zeros((0, self.n_columns), dtype=np.int64)
-        if (
-            self._last is not None
-            and not self._last_lost
-            and not lost.any()
-            and bool((x[0] != self._last).all())
-            and bool((x[1:] != x[:-1]).all())
-        ):
-            # The usual case: every sample differs from the one before (a live signal), so
-            # every run is one sample long.
-            self._last = x[-1].copy()
-            self._run = np.ones(self.n_columns, dtype=np.int64)
+        if self._all_new(x, lost):
             return np.ones(x.shape, dtype=np.int64)
         previous = np.empty_like(x)
         previous[1:] = x[:-1]
