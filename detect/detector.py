@@ -30,7 +30,7 @@ TWITCH_S = 0.3
 TWITCH_SHARE = 0.8
 #: The peak amplitude is the largest RMS over this long (the usual short sEMG RMS window).
 PEAK_WINDOW_S = 0.1
-#: sEMG: a contraction is still going when most of the last NOW_S of frames are over the off
+#: A contraction is still going when most of the last NOW_S of frames are over the on
 #: threshold (three of five 10 ms frames: a median, so one spike cannot make it).
 NOW_S = 0.05
 
@@ -128,7 +128,7 @@ class ChannelDetector:
             rh.drift_db,
         )
         # The idle fast path works in dB (the AASM preset's uV margins take the long way).
-        self._quiet_ok = th.on_above == 0.0 and th.off_above == 0.0
+        self._quiet_ok = self._constants[0]
         self._idle_constants = (
             th.off_spread if th.spread else 0.0,
             th.spread_cap,
@@ -281,12 +281,12 @@ class ChannelDetector:
         events: list[Episode] = []
         (
             in_db,
-            on_k,
+            _,
             off_k,
             cap,
             release_db,
             settle,
-            on_db,
+            _,
             off_db,
             a_rise,
             a_fall,
@@ -370,12 +370,7 @@ class ChannelDetector:
                 if above_off:
                     if self._rise is None:
                         self._rise = k
-                    if in_db:
-                        margin = on_k * spread
-                        on = b + (margin if margin > on_db else on_db)
-                    else:
-                        on = 10 * math.log10(self._on_power(10 ** (b / 10)))
-                    if x > on:
+                    if x > self._on_db(b, spread):
                         if self._held:
                             events.append(self._finish("ended", k))
                             self._held = 0
@@ -554,8 +549,8 @@ class ChannelDetector:
         """Hold an episode whose signal fell under the off threshold but not back to rest.
 
         The detector goes on as if it had ended (the resting level follows the signal, a new
-        contraction may start); its end is reported once the signal is back at rest, another
-        contraction starts or ``RhythmConfig.window_s`` has passed, unless clonus follows.
+        contraction may start); its end is reported once another contraction starts or twice
+        ``RhythmConfig.window_s`` has passed, unless clonus follows.
         """
         self._snapshot = (self.baseline_db, self.spread_db)
         self._idle(k)
@@ -588,9 +583,8 @@ class ChannelDetector:
         return self._blk_hp[pos - self._rhythm_frames + 1 : pos + 1]
 
     def _over_rest(self, k: int) -> bool:
-        """Whether the rhythm window's mean frame power is ``gate_db`` over rest's."""
-        window = self._window(k)
-        if window is None:
+        """Whether the rhythm window (all usable) has a mean frame power ``gate_db`` over rest's."""
+        if k - self._rhythm_frames + 1 < self._valid_from:
             return False
         return self._wsum > self._rhythm_frames * self._rest_p * self._gate
 
@@ -744,10 +738,11 @@ class ChannelDetector:
         return round(end - (1 - t.fill) * t.window + t.hop / 2 - t.delay)
 
     def _on_db(self, b: float, spread: float) -> float:
-        th = self.config.threshold
-        if th.on_above == 0.0 and th.off_above == 0.0:
-            margin = th.on_spread * spread if th.spread else 0.0
-            return b + max(margin, th.on_db)
+        """The on threshold, dB, over the resting level ``b`` with rest spread ``spread``."""
+        in_db, on_k, _, _, _, _, on_db = self._constants[:7]
+        if in_db:
+            margin = on_k * spread
+            return b + (margin if margin > on_db else on_db)
         return 10 * math.log10(self._on_power(10 ** (b / 10)))
 
     def _lasted(self, k: int, on_db: float) -> float:

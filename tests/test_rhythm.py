@@ -117,3 +117,29 @@ def test_a_start_is_reported_once_the_contraction_has_lasted_the_minimum() -> No
         # Reported as soon as it has lasted the minimum: within a 25 ms block and a 50 ms
         # look at the latest frames, not the envelope's whole window (0.3 s) later.
         assert minimum <= said <= minimum + 0.1
+
+
+def test_the_quiet_frame_fast_path_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The detector takes quiet frames through a tight loop of its own; with that loop off
+    # (every frame the long way) the episodes and the state it ends with must be the same,
+    # to the bit.
+    from detect.detector import ChannelDetector
+    from tests.test_pipeline import WHOLE
+
+    cases = [(WEAK_CLONUS, "left calf"), (TONIC_THEN_CLONUS, "left calf"), (WHOLE, "lower back")]
+    state = ("baseline_db", "spread_db", "_rest_p", "_cusum", "_cusum_zero", "_wsum")
+
+    def run() -> list[object]:
+        out: list[object] = []
+        for block, where in cases:
+            pipe = Pipeline(DetectorConfig(), block.fs, block.channels, block.units, where)
+            blocks = split(block, list(range(25, block.n_samples, 25)))
+            out.append([e for b in blocks for e in pipe.process(b)] + pipe.flush())
+            out.append([[getattr(d, name) for name in state] for d in pipe.detectors])
+        return out
+
+    fast = run()
+    monkeypatch.setattr(ChannelDetector, "_idle_run", lambda self, first, i, *rest: i)
+    slow = run()
+    assert all(fast[::2])
+    assert slow == fast
