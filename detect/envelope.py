@@ -9,9 +9,9 @@ import numpy.typing as npt
 
 Array = npt.NDArray[np.float64]
 
-#: Up to this many frames in one call, the stages take a per-frame path that costs less for
-#: a live block (25 ms is 2-3 frames); both paths give the same numbers to the bit (a
-#: sequential sum, an exact selection), so chunking never changes a result.
+#: Up to this many frames in one call, the stages take a path that costs less for a live
+#: block (25 ms is 2-3 frames); both paths give the same numbers to the bit (a sequential
+#: sum, an exact selection), so chunking never changes a result.
 FEW_FRAMES = 4
 
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from detect.envelope import Framer, MovingQuantile
+from detect.envelope import FlagFramer, Framer, MovingQuantile
 
 
 def test_framer_averages_whole_frames_and_keeps_the_rest() -> None:
@@ -48,3 +48,26 @@ def test_run_length_counts_equal_values_across_blocks_and_lost_samples_break_run
     np.testing.assert_array_equal(
         rl.process(np.full((3, 1), 3, np.float32), lost2)[:, 0], [2, 0, 1]
     )
+
+
+def test_flag_framer_says_where_most_of_a_frame_is_flagged_whatever_the_chunking() -> None:
+    rng = np.random.default_rng(4)
+    hop = 20
+    # Runs of flags (a flat signal comes in stretches), long stretches of none.
+    flags = np.zeros((2000, 3), dtype=bool)
+    for start in rng.integers(0, 1900, 12):
+        flags[start : start + int(rng.integers(5, 90)), int(rng.integers(0, 3))] = True
+    n_frames = len(flags) // hop
+    expected = flags[: n_frames * hop].reshape(n_frames, hop, 3).sum(axis=1) > hop / 2
+    for _ in range(20):
+        cuts = sorted(int(c) for c in rng.integers(0, len(flags), int(rng.integers(0, 40))))
+        framer = FlagFramer(hop, 3)
+        got = np.concatenate(
+            [
+                framer.process(flags[a:b])
+                for a, b in zip([0, *cuts], [*cuts, len(flags)], strict=True)
+            ]
+        )
+        np.testing.assert_array_equal(got, expected)
+    assert expected.any()
+    assert not expected.all()
