@@ -208,10 +208,10 @@ class RhythmConfig(_Frozen):
       and 0.54-0.67 as its 99.9th percentile over 2 s windows; 0.8 lies above all of them.
 
     No rhythm window may reach back into an earlier episode. Its onset is where the envelope
-    began to stay above the resting level: the last time a cumulative sum of the envelope's
-    excess over rest, less ``drift_db`` a frame (half the gate, the usual CUSUM drift for a
-    shift of ``gate_db``), was zero (Page's CUSUM change-point estimate),
-    no further back than ``window_s`` before the start. It then lasts while the envelope stays
+    stepped up: the least-squares change point of a shift in mean over the envelope (dB) of
+    the last two windows (the split that maximises ``|mean after - mean before|`` weighted by
+    ``sqrt(n_before * n_after)``, the maximum-likelihood estimate of one step in Gaussian
+    noise; it needs no drift or level to be set). It then lasts while the envelope stays
     ``gate_db`` over rest (or over the usual off threshold), with the usual merge gap.
 
     An episode that falls under its off threshold while the envelope stays ``gate_db`` over
@@ -227,7 +227,6 @@ class RhythmConfig(_Frozen):
     step_s: float = Field(default=0.1, gt=0)
     contrast: float = Field(default=0.8, gt=0)
     gate_db: float = Field(default=1.0, ge=0)
-    drift_db: float = Field(default=0.5, ge=0)
 
 
 class QualityConfig(_Frozen):

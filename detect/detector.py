@@ -125,7 +125,6 @@ class ChannelDetector:
             self._a_spread,
             self._rhythm_on,
             rh.gate_db,
-            rh.drift_db,
         )
         # The idle fast path works in dB (the AASM preset's uV margins take the long way).
         self._quiet_ok = self._constants[0]
@@ -138,7 +137,6 @@ class ChannelDetector:
             self._a_fall,
             self._a_spread,
             self._rhythm_on,
-            rh.drift_db,
             self._rhythm_frames,
             self._rhythm_step,
             self._gate,
@@ -179,11 +177,8 @@ class ChannelDetector:
         self._blk_base = 0  # frame index of the first frame kept
         self._valid_from = 0
         self._wsum = 0.0  # frame powers of the rhythm window (as much of it as is usable)
-        # The rhythm start: the resting mean frame power, a CUSUM of the envelope's excess over
-        # rest and where it was last zero, the end of the last episode.
+        # The rhythm start: the resting mean frame power, the end of the last episode.
         self._rest_p = 0.0
-        self._cusum = 0.0
-        self._cusum_zero = 0
         self._ended = -1
         self._by_rhythm = False
         self._held = 0  # frame where an episode was held (0: not held)
@@ -293,7 +288,6 @@ class ChannelDetector:
             a_spread,
             rhythm_on,
             gate,
-            drift,
         ) = self._constants
         frame_list, usable_list, flat_list = frames, usable, flat
         for i in range(len(levels)):
@@ -318,8 +312,6 @@ class ChannelDetector:
                 self._idle(k)
                 self._valid_from = k + 1
                 self._wsum = 0.0
-                self._cusum = 0.0
-                self._cusum_zero = k
                 continue
             x = levels[i]
             self.level_db = x
@@ -388,11 +380,6 @@ class ChannelDetector:
                     self.baseline_db = b + dev * (a_rise if dev > 0 else a_fall)
                     if rhythm_on:
                         self._rest_p += (frame_list[i] - self._rest_p) * a_rise
-                        c = self._cusum + dev - drift
-                        if c <= 0.0:
-                            c = 0.0
-                            self._cusum_zero = k
-                        self._cusum = c
                         if (
                             k % self._rhythm_step == 0
                             and k - self._rhythm_frames >= self._ended
@@ -457,7 +444,7 @@ class ChannelDetector:
         b = self.baseline_db
         if b is None:
             return i
-        (off_k, cap, settle, off_db, a_rise, a_fall, a_spread, rhythm_on, drift, w, step, gate) = (
+        (off_k, cap, settle, off_db, a_rise, a_fall, a_spread, rhythm_on, w, step, gate) = (
             self._idle_constants
         )
         if self._since_flat < settle:  # still settling after a flat stretch
@@ -474,7 +461,7 @@ class ChannelDetector:
                 stop = min(stop, usable.index(False, i))
         hp = self._blk_hp
         spread, since_flat, wsum = self.spread_db, self._since_flat, self._wsum
-        rest_p, c, zero = self._rest_p, self._cusum, self._cusum_zero
+        rest_p = self._rest_p
         # Frame j is first_frame + j; the frame leaving the rhythm window is hp[j + leave];
         # from j_full on the window is full of usable frames; the rhythm test may run at
         # frames j_check, j_check + step, ... from j_test on.
@@ -507,18 +494,13 @@ class ChannelDetector:
                 size = limit
             spread = spread + (size - spread) * a_spread
             b = b + dev * (a_rise if dev > 0 else a_fall)
-            if rhythm_on:
-                c = c + dev - drift
-                if c <= 0.0:
-                    c = 0.0
-                    zero = first_frame + j
         else:
             j = stop
         since_flat += j - i
         if j > i:
             self.baseline_db, self.spread_db, self._since_flat = b, spread, since_flat
             self._flat_frames = 0
-            self._wsum, self._rest_p, self._cusum, self._cusum_zero = wsum, rest_p, c, zero
+            self._wsum, self._rest_p = wsum, rest_p
             self.level_db = levels[j - 1]
             self._rise = None
         return j
@@ -538,8 +520,6 @@ class ChannelDetector:
     def _idle(self, k: int) -> None:
         if self.state == ACTIVE:  # not a candidate that fell short: clonus makes many
             self._ended = k
-            self._cusum = 0.0
-            self._cusum_zero = k
         self.state = IDLE
         self._rise = None
         self._by_rhythm = False
@@ -611,7 +591,7 @@ class ChannelDetector:
         """Start an episode at frame ``k`` if the recent frames beat like clonus."""
         if not self._beats(k):
             return False
-        onset = max(self._cusum_zero + 1, k - self._rhythm_frames + 1)
+        onset = self._change_point(k)
         self._begin(onset, base_p)
         self._onset = onset
         for j in range(onset, k + 1):
@@ -622,6 +602,17 @@ class ChannelDetector:
         self._by_rhythm = True
         self._onset_sample = self._onset_index()
         return True
+
+    def _change_point(self, k: int) -> int:
+        """Where the envelope stepped up, within twice the rhythm window before frame ``k``."""
+        lo = max(self._valid_from, self._ended + 1, k - 2 * self._rhythm_frames + 1)
+        x = np.asarray(self._blk_hdb[self._pos(lo) : self._pos(k) + 1])
+        n = len(x)
+        if n < 2:
+            return lo
+        c = np.cumsum(x - x.mean())[:-1]
+        j = np.arange(1, n)
+        return lo + 1 + int(np.argmax(-c / np.sqrt(j * (n - j))))
 
     def _is_twitch(self) -> bool:
         """A brief jerk that only looks long: most of its energy lies within a twitch's length.

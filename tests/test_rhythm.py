@@ -127,7 +127,7 @@ def test_the_quiet_frame_fast_path_changes_nothing(monkeypatch: pytest.MonkeyPat
     from tests.test_pipeline import WHOLE
 
     cases = [(WEAK_CLONUS, "left calf"), (TONIC_THEN_CLONUS, "left calf"), (WHOLE, "lower back")]
-    state = ("baseline_db", "spread_db", "_rest_p", "_cusum", "_cusum_zero", "_wsum")
+    state = ("baseline_db", "spread_db", "_rest_p", "_wsum")
 
     def run() -> list[object]:
         out: list[object] = []
