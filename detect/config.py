@@ -214,9 +214,7 @@ class RhythmConfig(_Frozen):
     the last two windows (the split that maximises ``|mean after - mean before|`` weighted by
     ``sqrt(n_before * n_after)``, the maximum-likelihood estimate of one step in Gaussian
     noise; it needs no drift or level to be set). It then lasts while the envelope stays
-    ``gate_db`` over rest (or over the usual off threshold), with the usual merge gap. The
-    frames that passed the test count as clonic in the episode's type (the test looks at
-    twice a type window's length, so it is the surer of the two).
+    ``gate_db`` over rest (or over the usual off threshold), with the usual merge gap.
 
     An episode that falls under its off threshold while the envelope stays ``gate_db`` over
     rest (over the merge gap) is held, not ended: if the same test passes on the frames since

@@ -182,9 +182,6 @@ class ChannelDetector:
         self._ended = -1
         self._by_rhythm = False
         self._held = 0  # frame where an episode was held (0: not held)
-        # Frames that passed the rhythm test (2 s, a stronger test than a type window's 1 s)
-        # are being added: their type windows are clonic.
-        self._proven = False
         self._unbroken = False  # the candidate has stayed over the off threshold throughout
         self._snapshot: tuple[float | None, float] = (None, INITIAL_SPREAD_DB)
 
@@ -581,11 +578,9 @@ class ChannelDetector:
 
     def _resume(self, k: int, held: int) -> None:
         """Take back an episode held at frame ``held``: the frames since then are part of it."""
-        self._proven = True
         for j in range(held + 1, k):
             pos = self._pos(j)
             self._accumulate(self._blk_hp[pos], self._blk_hdb[pos], 0.0, 0.0, self._recent_p(j))
-        self._proven = False
         self._held = 0
         self._last_above = k
         self._by_rhythm = True
@@ -599,11 +594,9 @@ class ChannelDetector:
         onset = self._change_point(k)
         self._begin(onset, base_p)
         self._onset = onset
-        self._proven = True
         for j in range(onset, k + 1):
             pos = self._pos(j)
             self._accumulate(self._blk_hp[pos], self._blk_hdb[pos], 0.0, 0.0, self._recent_p(j))
-        self._proven = False
         self._last_above = k
         self.state = ACTIVE
         self._by_rhythm = True
@@ -712,9 +705,7 @@ class ChannelDetector:
             p, q, r = self._win_p[order], self._win_q[order], self._win_r[order]
         else:
             p, q, r = self._win_p[:n], self._win_q[:n], self._win_r[:n]
-        if self._proven:
-            verdict: bool | None = True
-        elif self._use_rhythm:
+        if self._use_rhythm:
             verdict = self._rhythmic(p)
         else:
             total = float(r.sum())

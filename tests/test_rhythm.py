@@ -14,19 +14,21 @@ from tests.test_pipeline import split
 FS = 1000.0
 
 
-def emg(parts: list[tuple[float, float, str, float]], seconds: float, seed: int) -> Block:
+def emg(
+    parts: list[tuple[float, float, str, float]], seconds: float, seed: int, fs: float = FS
+) -> Block:
     """Resting sEMG (10 uV RMS) with contractions (start s, end s, tonic|clonic, dB over rest).
 
     Clonus: bursts at 5 Hz filling half of each period (a sin^2 amplitude); tonic: steady.
     """
     rng = np.random.default_rng(seed)
-    n = int(seconds * FS)
-    sos = signal.butter(4, [20, 450], "bandpass", fs=FS, output="sos")
+    n = int(seconds * fs)
+    sos = signal.butter(4, [20, min(450, 0.45 * fs)], "bandpass", fs=fs, output="sos")
     rest = signal.sosfilt(sos, rng.standard_normal(n))
     carrier = signal.sosfilt(sos, rng.standard_normal(n))
     rest *= 10 / rest.std()
     carrier *= 10 / carrier.std()
-    t = np.arange(n) / FS
+    t = np.arange(n) / fs
     amp = np.zeros(n)
     for start, end, kind, db in parts:
         inside = (t >= start) & (t < end)
@@ -38,7 +40,7 @@ def emg(parts: list[tuple[float, float, str, float]], seconds: float, seed: int)
             shape = np.ones(n)
         amp[inside] = gain * shape[inside]
     x = (rest + amp * carrier).astype(np.float32)[:, None]
-    return Block(x, FS, 0, ("ch1",), ("uV",), np.zeros(n, dtype=bool))
+    return Block(x, fs, 0, ("ch1",), ("uV",), np.zeros(n, dtype=bool))
 
 
 def ended(config: DetectorConfig, block: Block) -> list[tuple[float, float, str]]:
@@ -60,11 +62,24 @@ def test_weak_clonus_is_found_by_its_rhythm_and_only_by_it() -> None:
     found = ended(DetectorConfig(), WEAK_CLONUS)
     assert len(found) == 1
     onset, offset, _ = found[0]
-    assert abs(onset - 20.0) < 1.0
+    # Dated where the envelope stepped up, not where the 2 s rhythm window began.
+    assert abs(onset - 20.0) < 0.3
     assert abs(offset - 50.0) < 1.0
     # The thresholds alone see at most pieces of it: the rhythm is what finds it.
     alone = ended(DetectorConfig(rhythm={"enabled": False}), WEAK_CLONUS)
     assert sum(min(b, 50.0) - max(a, 20.0) for a, b, _ in alone) < 10.0
+
+
+def test_weak_clonus_is_found_at_an_armbands_rate() -> None:
+    # 200 Hz (a Myo armband): 10 ms frames hold 2 samples, so the rhythm test is noisier
+    # there; 30 s of clonus at 6 dB is still found over most of its length, most times.
+    found = 0
+    for seed in range(5):
+        block = emg([(20.0, 50.0, "clonic", 6.0)], 70.0, seed=seed, fs=200.0)
+        episodes = [e for e in detect(DetectorConfig(), block, "forearm") if e.state != "open"]
+        covered = sum(max(0.0, min(e.end_s, 50.0) - max(e.start_s, 20.0)) for e in episodes)
+        found += covered >= 24.0
+    assert found >= 4
 
 
 def test_clonus_after_a_tonic_start_stays_one_episode() -> None:
