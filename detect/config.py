@@ -168,7 +168,8 @@ class TypeConfig(_Frozen):
     Clonus is rhythmic at 3-8 Hz. sEMG: a window is clonic when its 10 ms frame amplitudes
     (the square root of their power: power would let a single spike, a QRS residue on the
     trunk, dominate) beat at 3-8 Hz: their autocorrelation at some period in that range
-    exceeds the one at half that period by ``rhythm_contrast``. Measured on simulated calf and
+    exceeds the one at half that period by ``rhythm_contrast`` (the amplitudes capped at the
+    window's 90th percentile first, so a QRS residue or a spike cannot decide it). Measured on simulated calf and
     lower-back recordings at 15 dB (seeds 77001-77008, apart from the benchmark's): clonic
     seconds give 0.79-1.32 (10th-90th percentile), sustained contraction 0.07-0.44; 0.6 lies
     between. Accelerometer: a window is clonic when the

@@ -22,6 +22,12 @@ IDLE, CANDIDATE, ACTIVE, TWITCH = 0, 1, 2, 3
 POWER_FLOOR = 1e-20
 #: Frame powers are averaged over this long before looking for a rhythm, s.
 RHYTHM_SMOOTH_S = 0.03
+#: A type window's frame amplitudes are capped at this quantile of the window before its
+#: rhythm is measured, so what fills under a tenth of it (a QRS complex on the trunk, about
+#: 0.1 s a beat; a spike) cannot decide the verdict, while clonic bursts (half of each
+#: period) keep their shape below their tops. On 16 simulated recordings apart from the
+#: suite (seeds 77001-77016): type agreement 72 -> 77 % (0.8: 75 %), every F1 unchanged.
+TYPE_CAP_QUANTILE = 0.9
 #: The rest spread starts here (dB) and is learnt during the warm-up.
 INITIAL_SPREAD_DB = 1.0
 #: Twitches: brief jerks under 0.3 s are not spasms. An accelerometer candidate whose energy
@@ -665,23 +671,27 @@ class ChannelDetector:
 
     def _rhythmic(self, p: npt.NDArray[np.float64]) -> bool | None:
         """Whether frame powers beat at 3-8 Hz (None when the window is too short to tell)."""
-        contrast = self._contrast(p)
+        contrast = self._contrast(p, cap=True)
         if contrast is None:
             return None
         return contrast > self.config.type.rhythm_contrast
 
-    def _contrast(self, p: npt.NDArray[np.float64]) -> float | None:
+    def _contrast(self, p: npt.NDArray[np.float64], cap: bool = False) -> float | None:
         """How strongly frame powers beat at 3-8 Hz: clonus, bursts at a steady rate.
 
         From the autocorrelation of the (detrended) amplitudes: a rhythm of period T gives a
         peak at T and a trough at T/2, while a slow swell or plain noise does not. The largest
         difference over the periods of 3-8 Hz; None when the window is too short to tell
-        (under two periods of the slowest rhythm).
+        (under two periods of the slowest rhythm). ``cap``: amplitudes capped at
+        ``TYPE_CAP_QUANTILE`` of the window first (the type test).
         """
         if self._smooth > 1 and len(p) >= self._smooth:
             p = np.convolve(p, np.ones(self._smooth) / self._smooth, mode="valid")
         p = np.sqrt(p)  # amplitude: a spike does not outweigh the rhythm
         n = len(p)
+        if cap and n:
+            k = min(n - 1, int(TYPE_CAP_QUANTILE * n))
+            p = np.minimum(p, np.partition(p, k)[k])
         lags = self._lags[self._lags * 2 <= n]
         if len(lags) == 0:
             return None

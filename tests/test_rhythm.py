@@ -162,3 +162,17 @@ def test_the_quiet_frame_fast_path_changes_nothing(monkeypatch: pytest.MonkeyPat
     slow = run()
     assert all(fast[::2])
     assert slow == fast
+
+
+def test_a_spike_in_a_clonic_second_does_not_make_it_tonic() -> None:
+    # A type window's amplitudes are capped at its 90th percentile: a QRS residue filling 6 %
+    # of the second no longer outweighs the rhythm of the bursts (uncapped, all 20 read tonic).
+    det = Pipeline(DetectorConfig(), FS, ("ch1",), ("uV",), "lower back").detectors[0]
+    t = np.arange(100) * 0.01  # one second of 10 ms frames
+    clonic = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        p = (1 + 0.8 * np.sin(2 * np.pi * 5 * t)) ** 2 * rng.chisquare(20, 100) / 20
+        p[40:46] += 60.0
+        clonic += bool(det._rhythmic(p))
+    assert clonic == 20
