@@ -32,6 +32,9 @@ from sensor.simulate import SimConfig, SimulatedWearable
 RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
 #: First seed of the suite's simulated cases.
 SEED_BASE = 31_000
+#: First seed of the study set: recordings apart from the suite, to choose constants on
+#: (``spasmwatch bench accuracy --study``), so the suite stays a test of what was chosen.
+STUDY_SEED_BASE = 77_001
 
 
 @dataclass
@@ -47,6 +50,7 @@ class Case:
     count: int | None = None  # when only the number of bursts is known
     tolerance_s: float = 0.0
     merge: bool = False  # truth says when, not on which channel
+    seed: int | None = None  # of a simulated case
 
 
 @dataclass
@@ -94,10 +98,18 @@ def _with_samples(
     )
 
 
-def _sim_case(name: str, what: str, i: int, location: str, **kw: object) -> Case:
-    sim, block = _simulate(seed=SEED_BASE + i, location=location, **kw)
+def _sim_case(
+    name: str, what: str, i: int, location: str, *, base: int = SEED_BASE, **kw: object
+) -> Case:
+    sim, block = _simulate(seed=base + i, location=location, **kw)
     return Case(
-        name, what, block, location, str(kw.get("signal", "emg")), [t.as_dict() for t in sim.truth]
+        name,
+        what,
+        block,
+        location,
+        str(kw.get("signal", "emg")),
+        [t.as_dict() for t in sim.truth],
+        seed=base + i,
     )
 
 
@@ -291,6 +303,45 @@ def suite(quick: bool = False) -> Iterator[Case]:
     ):
         if case is not None:
             yield case
+
+
+#: The study set: (name, location, rate Hz, SNR dB, extra settings), 5 min each.
+STUDY: tuple[tuple[str, str, float, float, dict[str, object]], ...] = (
+    ("calf-1k-15dB", "left calf", 1000.0, 15.0, {}),
+    ("back-2k-15dB", "lower back", 2000.0, 15.0, {}),
+    ("thigh-1k-10dB", "thigh", 1000.0, 10.0, {}),
+    ("neck-2k-10dB-60Hz", "neck", 2000.0, 10.0, {"mains_hz": 60}),
+    ("forearm-200Hz-10dB", "forearm", 200.0, 10.0, {"channels": 2}),
+    ("shin-250Hz-8dB", "shin", 250.0, 8.0, {}),
+    ("calf-1k-6dB", "left calf", 1000.0, 6.0, {}),
+    ("calf-2k-20dB", "left calf", 2000.0, 20.0, {}),
+    ("back-1k-6dB", "lower back", 1000.0, 6.0, {}),
+    ("forearm-200Hz-6dB", "forearm", 200.0, 6.0, {"channels": 2}),
+    ("thigh-500Hz-12dB", "thigh", 500.0, 12.0, {}),
+    ("calf-1k-4dB", "left calf", 1000.0, 4.0, {}),
+    ("calf-1k-3dB", "left calf", 1000.0, 3.0, {}),
+    ("calf-2k-5dB", "left calf", 2000.0, 5.0, {}),
+    ("shin-250Hz-6dB", "shin", 250.0, 6.0, {}),
+    ("chest-1k-12dB", "chest", 1000.0, 12.0, {}),
+)
+
+
+def study() -> Iterator[Case]:
+    """The study set: simulated sEMG apart from the suite (its own seeds), 200 Hz-2 kHz,
+    3-20 dB, limb and trunk sites. Choose constants here; report on the suite."""
+    for i, (name, location, fs, snr, extra) in enumerate(STUDY):
+        what = f"{location}, {fs:g} Hz, {snr:g} dB"
+        yield _sim_case(
+            name,
+            what,
+            i,
+            location,
+            base=STUDY_SEED_BASE,
+            fs_hz=fs,
+            snr_db=snr,
+            seconds=300.0,
+            **extra,
+        )
 
 
 # -- scoring -----------------------------------------------------------------------------------

@@ -444,7 +444,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     results: list[bench.Result] = []
     methods = [] if args.no_baselines else list(bench.BASELINES)
-    for case in bench.suite(quick=args.quick):
+    cases = bench.study() if args.study else bench.suite(quick=args.quick)
+    which = "the study set" if args.study else "the suite"
+    for case in cases:
         if not args.json:
             duration = case.block.n_samples / case.block.fs
             print(f"{case.name}: {case.what} ({duration / 60:.0f} min)", flush=True)
@@ -476,7 +478,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return "-" if not isinstance(v, int | float) else format(v, spec)
 
     print(
-        f"spasmwatch over the suite: mean F1 {show('mean_f1', '.3f')} (lowest {show('min_f1', '.3f')}), "
+        f"spasmwatch over {which}: mean F1 {show('mean_f1', '.3f')} (lowest {show('min_f1', '.3f')}), "
         f"onset error median {show('onset_median_ms', '.0f')} ms (median of the cases' medians), "
         f"false episodes up to {show('max_false_per_h', '.1f')}/h, type agreement "
         f"{show('type_agreement_pct', '.0f')} %, live latency median {show('latency_median_ms', '.0f')} ms"
@@ -691,6 +693,11 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("--json", action="store_true", help="one JSON object per result per line")
     acc.add_argument("--quick", action="store_true", help="shorter cases, no 8-hour night")
     acc.add_argument("--no-baselines", action="store_true", help="spasmwatch alone")
+    acc.add_argument(
+        "--study",
+        action="store_true",
+        help="the study set instead: recordings apart from the suite, to choose constants on",
+    )
     bb = bsub.add_parser("ble", help="notifications per second the BLE path takes with no loss")
     bb.add_argument("--json", action="store_true", help="one JSON object on one line")
     spd = bsub.add_parser("speed", help="replay speed, memory and live block cost")

@@ -70,3 +70,14 @@ def test_the_real_tibialis_recording_has_56_bursts(results: dict[str, bench.Resu
 def test_no_false_episodes_where_there_is_no_signal(results: dict[str, bench.Result]) -> None:
     r = results["electrode-off"]
     assert r.false_per_h == 0.0
+
+
+def test_the_study_set_stands_apart_from_the_suite() -> None:
+    # Constants are chosen on the study set; the suite must not share its recordings.
+    suite_seeds = {c.seed for c in bench.suite(quick=True) if c.seed is not None}
+    study = list(bench.study())
+    assert len(study) == len(bench.STUDY)
+    assert suite_seeds
+    assert not suite_seeds & {c.seed for c in study}
+    assert all(c.truth for c in study)
+    assert {c.block.fs for c in study} >= {200.0, 250.0, 1000.0, 2000.0}
