@@ -35,18 +35,29 @@ class BandPassConfig(_Frozen):
 
 
 class NotchConfig(_Frozen):
-    """Mains notches. ``"auto"`` notches both 50 and 60 Hz so spasmwatch works on any grid."""
+    """Mains notches at 50 or 60 Hz and their harmonics.
+
+    ``"auto"`` finds the grid from the signal: the stream starts with both sets of notches,
+    and after its first ``detect.filters.MAINS_DETECT_S`` (2 s, the resting level's warm-up,
+    so no episode can have started) the set of the grid whose line stands out is kept. A
+    battery device far from mains shows no line: both sets stay.
+    """
 
     mains_hz: Literal["auto", "off", 50, 60] = "auto"
     harmonics: int = Field(default=3, ge=1, le=10)
     q: float = Field(default=30.0, gt=0)
 
-    def frequencies(self) -> list[float]:
-        """Every notch frequency in Hz (fundamentals times harmonics)."""
+    def grids(self) -> list[float]:
+        """The mains fundamentals notched from the start, Hz."""
         if self.mains_hz == "off":
             return []
-        bases = [50.0, 60.0] if self.mains_hz == "auto" else [float(self.mains_hz)]
-        return sorted({b * k for b in bases for k in range(1, self.harmonics + 1)})
+        return [50.0, 60.0] if self.mains_hz == "auto" else [float(self.mains_hz)]
+
+    def frequencies(self, grid: float | None = None) -> list[float]:
+        """Notch frequencies in Hz: one grid's fundamental and harmonics (all grids, one grid
+        after the other, when ``grid`` is None)."""
+        grids = self.grids() if grid is None else [grid]
+        return [g * k for g in grids for k in range(1, self.harmonics + 1)]
 
 
 class EcgConfig(_Frozen):

@@ -42,16 +42,57 @@ def bandpass_sos(
     return sos
 
 
+#: ``mains_hz = "auto"`` finds the grid in the first seconds of the stream.
+MAINS_DETECT_S = 2.0
+#: A mains line is there when its power stands this far over the neighbouring bins (3-8 Hz
+#: away). Band-passed white noise (1-8 channels, 2 s, 300 tries at each of 200, 250, 500,
+#: 1000 and 2000 Hz) reaches at most 7.9 dB (99th percentiles 4.5-6.1 dB) over both grids'
+#: first three harmonics; simulated mains pickup at 6-20 dB SNR stands 22-33 dB over.
+MAINS_LINE_DB = 10.0
+
+
+def notch_frequencies(config: NotchConfig, fs: float, grid: float | None = None) -> list[float]:
+    """The notch frequencies below Nyquist (of one grid, or all in grid order)."""
+    return [f for f in config.frequencies(grid) if f < 0.95 * fs / 2]
+
+
 def notch_sos(config: NotchConfig, fs: float) -> Sos:
-    """Second-order IIR notches at the mains frequencies below Nyquist, stacked as sections."""
+    """Second-order IIR notches at the mains frequencies below Nyquist, stacked as sections
+    (one grid's sections after the other's)."""
     sections = []
-    for f in config.frequencies():
-        if f < 0.95 * fs / 2:
-            b, a = signal.iirnotch(f, config.q, fs=fs)
-            sections.append(signal.tf2sos(b, a))
+    for f in notch_frequencies(config, fs):
+        b, a = signal.iirnotch(f, config.q, fs=fs)
+        sections.append(signal.tf2sos(b, a))
     if not sections:
         return np.zeros((0, 6))
     return np.vstack(sections)
+
+
+def mains_line_db(x: npt.NDArray[np.floating], fs: float, grid: float, harmonics: int) -> float:
+    """How far the strongest of a grid's lines (fundamental and harmonics below Nyquist)
+    stands over its neighbouring bins (3-8 Hz away), dB; ``x`` is (n_samples, n_channels)
+    of raw samples, its power summed over channels (Welch, 1 Hz bins)."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x - x.mean(axis=0)
+    f, p = signal.welch(x, fs=fs, nperseg=min(len(x), round(fs)), axis=0)
+    power = p.sum(axis=1)
+    best = -np.inf
+    for k in range(1, harmonics + 1):
+        fk = k * grid
+        if fk >= 0.95 * fs / 2:
+            break
+        i = int(np.argmin(np.abs(f - fk)))
+        near = (np.abs(f - fk) >= 3) & (np.abs(f - fk) <= 8)
+        floor = float(np.median(power[near])) if near.any() else 0.0
+        if floor > 0 and power[i] > 0:
+            best = max(best, 10 * np.log10(power[i] / floor))
+    return float(best)
+
+
+def detect_mains(x: npt.NDArray[np.floating], fs: float, config: NotchConfig) -> float | None:
+    """The grid whose mains line stands out in ``x`` (50.0 or 60.0), or None (neither or both)."""
+    found = [g for g in (50.0, 60.0) if mains_line_db(x, fs, g, config.harmonics) >= MAINS_LINE_DB]
+    return found[0] if len(found) == 1 else None
 
 
 def emg_sos(
@@ -90,13 +131,14 @@ class SosFilter:
     """
 
     def __init__(self, sos: Sos, n_channels: int) -> None:
-        self.sos = np.asarray(sos, dtype=np.float64)
+        self._cascade = np.asarray(sos, dtype=np.float64)
         self.n_channels = n_channels
-        self._zi_unit = signal.sosfilt_zi(self.sos) if len(self.sos) else np.zeros((0, 2))
         self.reset()
 
     def reset(self) -> None:
-        """Forget the past: the next good sample starts the filter afresh."""
+        """Forget the past (the whole cascade again): the next good sample starts it afresh."""
+        self.sos = self._cascade
+        self._zi_unit = signal.sosfilt_zi(self.sos) if len(self.sos) else np.zeros((0, 2))
         self._zi: npt.NDArray[np.float64] | None = None
 
     def filter(
@@ -128,6 +170,13 @@ class SosFilter:
                 self._zi = self._zi_unit[:, :, None] * seg[0][None, None, :]
             out[start:stop], self._zi = signal.sosfilt(self.sos, seg, axis=0, zi=self._zi)
         return out
+
+    def keep_sections(self, rows: Sequence[int]) -> None:
+        """Go on with only these sections of the cascade, their state kept as it is."""
+        self.sos = self.sos[list(rows)]
+        self._zi_unit = signal.sosfilt_zi(self.sos) if len(self.sos) else np.zeros((0, 2))
+        if self._zi is not None:
+            self._zi = self._zi[list(rows)]
 
     def process(self, block: Block) -> Block:
         """Filter a block; returns a new block of the same shape (float32)."""

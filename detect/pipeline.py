@@ -20,7 +20,15 @@ from detect.detector import POWER_FLOOR, ChannelDetector, FrameTiming
 from detect.envelope import FlagFramer, Framer, MovingQuantile, RunLength
 from detect.errors import ConfigError
 from detect.events import Episode
-from detect.filters import SosFilter, acc_sos, emg_sos, group_delay_s
+from detect.filters import (
+    MAINS_DETECT_S,
+    SosFilter,
+    acc_sos,
+    detect_mains,
+    emg_sos,
+    group_delay_s,
+    notch_frequencies,
+)
 from sensor.block import ACC, EMG, Block, sensor_groups
 
 Array = npt.NDArray[np.float64]
@@ -123,6 +131,9 @@ class Pipeline:
         frame_fs = fs / self.hop
         window_frames = max(1, round(config.envelope.window_s * frame_fs))
         self._filters: list[tuple[SosFilter, list[int]]] = []
+        # Mains "auto": the cascade's notch sections, grid by grid (the last of the sections).
+        self._grid_rows: dict[float, list[int]] = {}
+        self._kept_rows: list[int] = []
         delays = [0.0] * len(self.channels)
         quantiles = [config.envelope.quantile] * len(self.channels)
         if config.signal == EMG:
@@ -140,6 +151,16 @@ class Pipeline:
                     highpass_hz=config.ecg.highpass_hz if trunk else None,
                 )
                 self._filters.append((SosFilter(sos, len(idx)), idx))
+                first = len(sos) - len(notch_frequencies(config.notch, fs))
+                self._kept_rows = list(range(first))  # the band-pass
+                for grid in config.notch.grids():
+                    n_grid = len(notch_frequencies(config.notch, fs, grid))
+                    self._grid_rows[grid] = list(range(first, first + n_grid))
+                    first += n_grid
+                if len(self._grid_rows) > 1:
+                    # Delays are those of the chain the stream runs through after the first
+                    # seconds: one grid's notches (50 and 60 Hz sets differ by under 0.5 ms).
+                    sos = sos[self._kept_rows + next(iter(self._grid_rows.values()))]
                 delay = group_delay_s(sos, fs, math.sqrt(config.bandpass.low_hz * 150.0))
                 for i in idx:
                     delays[i] = delay
@@ -191,6 +212,10 @@ class Pipeline:
         self._flat_samples = max(2, round(config.quality.flat_run_s * fs))
         self._envelope = MovingQuantile(window_frames, quantiles)
         self._settle_frames = self.timing.settle
+        self._find_mains = (
+            config.signal == EMG and config.notch.mains_hz == "auto" and len(self._grid_rows) > 1
+        )
+        self._mains_n = max(1, round(MAINS_DETECT_S * fs))
         self.detectors = [
             ChannelDetector(config, timing, ch.name, ch.location, ch.units, clonic_ratio)
             for ch, timing in zip(self.channels, timings, strict=True)
@@ -212,6 +237,11 @@ class Pipeline:
         self._since_lost = 0
         self._next_index: int | None = None
         self.unusable_frames = 0
+        #: The mains grid the notches follow: found in the first seconds with "auto" (None
+        #: until then, and when no line stands out: both sets of notches stay).
+        self.mains_hz: float | None = None
+        self._mains_left = self._mains_n if self._find_mains else 0
+        self._mains_seen: list[Block] = []
 
     # -- stages ---------------------------------------------------------------------------------
 
@@ -284,6 +314,37 @@ class Pipeline:
         self._next_index = block.stop_index
         if block.n_samples == 0:
             return []
+        left = self._mains_left
+        if left and block.n_samples > left:
+            # The notches change at a fixed sample, however the stream is cut.
+            return self._detect(block.slice(0, left)) + self._detect(
+                block.slice(left, block.n_samples)
+            )
+        return self._detect(block)
+
+    def _detect(self, block: Block) -> list[Episode]:
+        events = self._episodes(block)
+        if self._mains_left:
+            self._mains_seen.append(block)
+            self._mains_left -= block.n_samples
+            if self._mains_left == 0:
+                self._choose_mains()
+        return events
+
+    def _choose_mains(self) -> None:
+        """Keep the notches of the grid whose line stands out in the first seconds."""
+        seen, self._mains_seen = self._mains_seen, []
+        if any(b.lost.any() for b in seen):
+            return  # not a whole look at the signal: both sets stay
+        x = np.concatenate([b.samples for b in seen])
+        grid = detect_mains(x, self.fs, self.config.notch)
+        if grid is None:
+            return
+        self.mains_hz = grid
+        for f, _ in self._filters:
+            f.keep_sections(self._kept_rows + self._grid_rows[grid])
+
+    def _episodes(self, block: Block) -> list[Episode]:
         f = self.features(block)
         events: list[Episode] = []
         # One conversion to lists for all channels (the per-frame logic reads lists fastest).

@@ -97,6 +97,17 @@ class Block:
         """Absolute index one past the last sample."""
         return self.start_index + self.n_samples
 
+    def slice(self, start: int, stop: int) -> Block:
+        """Rows ``[start, stop)`` of this block (relative), as a block of the same stream."""
+        return Block(
+            self.samples[start:stop],
+            self.fs,
+            self.start_index + start,
+            self.channels,
+            self.units,
+            self.lost[start:stop],
+        )
+
     @classmethod
     def gap(
         cls,

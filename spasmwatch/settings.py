@@ -31,7 +31,7 @@ on_db = 4.5                        # start at least this far over rest (more whe
 off_db = 2.5                       # stay in the episode while above this
 min_duration_s = 0.5
 merge_gap_s = 0.5
-mains_hz = "auto"                  # "auto", 50, 60 or "off"
+mains_hz = "auto"                  # "auto" (found from the signal), 50, 60 or "off"
 
 [alerts]
 episode_longer_than_s = 60         # 0 turns an alert off

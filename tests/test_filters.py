@@ -4,7 +4,16 @@ from scipy import signal
 
 from detect.config import BandPassConfig, NotchConfig
 from detect.errors import ConfigError
-from detect.filters import BandPass, Notch, SosFilter, bandpass_sos, group_delay_s
+from detect.filters import (
+    MAINS_LINE_DB,
+    BandPass,
+    Notch,
+    SosFilter,
+    bandpass_sos,
+    detect_mains,
+    group_delay_s,
+    mains_line_db,
+)
 from sensor.block import Block
 
 
@@ -85,3 +94,19 @@ def test_filtering_in_blocks_equals_one_public_sosfilt_call_to_the_bit() -> None
     zi = signal.sosfilt_zi(sos)[:, :, None] * x[0].astype(np.float64)[None, None, :]
     expected, _ = signal.sosfilt(sos, x, axis=0, zi=zi)
     assert np.array_equal(np.concatenate(parts), expected)
+
+
+@pytest.mark.parametrize("fs", [200.0, 1000.0, 2000.0])
+def test_a_mains_line_is_told_from_semg_alone(fs: float) -> None:
+    rng = np.random.default_rng(int(fs))
+    n = int(2 * fs)
+    sos = signal.butter(4, [20, min(450, 0.45 * fs)], "bandpass", fs=fs, output="sos")
+    emg = signal.sosfilt(sos, rng.standard_normal((n, 4)), axis=0) * 20
+    assert detect_mains(emg, fs, NotchConfig()) is None
+    t = np.arange(n) / fs
+    for grid in (50.0, 60.0):
+        # Hum with half the sEMG's power: at 200 Hz the sEMG is packed into 70 Hz, so that is
+        # about the weakest line that stands 10 dB over it.
+        hum = emg.std() * np.sin(2 * np.pi * grid * t)[:, None]
+        assert mains_line_db(emg + hum, fs, grid, 3) > MAINS_LINE_DB
+        assert detect_mains(emg + hum, fs, NotchConfig()) == grid

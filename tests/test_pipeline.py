@@ -64,6 +64,29 @@ def test_any_chunking_gives_the_same_features_and_episodes_to_the_bit(
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize(("mains", "grid"), [(50, 50.0), (60, 60.0), (None, None)])
+def test_the_mains_grid_is_found_from_the_signal(mains: int | None, grid: float | None) -> None:
+    kw: dict[str, object] = {"mains_hz": mains} if mains else {"mains": False}
+    _sim, block = simulated(5501, seconds=5.0, episodes_per_min=0.0, **kw)
+    pipe = Pipeline(DetectorConfig(), block.fs, block.channels, block.units, "left calf")
+    for b in split(block, list(range(333, block.n_samples, 333))):  # one block spans 2 s
+        pipe.process(b)
+    assert pipe.mains_hz == grid
+    (f, _), *_ = pipe._filters
+    # Band-pass (4 sections) and three notches of the grid found; six with no line to go by.
+    assert len(f.sos) == (7 if grid else 10)
+
+
+def test_lost_samples_in_the_first_seconds_leave_both_grids_notched() -> None:
+    _sim, block = simulated(5502, seconds=5.0, episodes_per_min=0.0, mains_hz=60)
+    lost = block.lost.copy()
+    lost[500:520] = True
+    block = Block(block.samples, block.fs, 0, block.channels, block.units, lost)
+    pipe = Pipeline(DetectorConfig(), block.fs, block.channels, block.units, "left calf")
+    pipe.process(block)
+    assert pipe.mains_hz is None
+
+
 def test_live_25_ms_blocks_report_each_start_once_confirmed() -> None:
     blocks = split(WHOLE, list(range(25, WHOLE.n_samples, 25)))
     pipe = Pipeline(DetectorConfig(), WHOLE.fs, WHOLE.channels, WHOLE.units, "lower back")
