@@ -249,6 +249,7 @@ class ChannelDetector:
         r: Sequence[float],
         usable: Sequence[bool],
         flat: Sequence[bool],
+        bridged: Sequence[bool] | None = None,
     ) -> list[Episode]:
         """Run the episode logic over frames ``first_frame ...``.
 
@@ -264,6 +265,9 @@ class ChannelDetector:
             False where the signal was lost or is still settling.
         flat : sequence of bool
             True where this channel's raw signal is not changing (nothing measured).
+        bridged : sequence of bool, optional
+            True where the frame held lost samples that were filled (a short gap): time
+            passes, nothing is decided, an episode going on goes on.
 
         Plain sequences rather than arrays: the loop reads them one value at a time, which is
         several times cheaper on lists.
@@ -311,6 +315,12 @@ class ChannelDetector:
                 self._flat_frames = 0
                 self._since_flat += 1
             if not usable_list[i] or self._since_flat <= settle:
+                if bridged is not None and bridged[i] and self._since_flat > settle:
+                    # A short gap, filled: the rhythm window's sum stays whole, nothing else.
+                    self._wsum += frame_list[i]
+                    if k - self._rhythm_frames >= self._valid_from:
+                        self._wsum -= self._blk_hp[k - self._blk_base - self._rhythm_frames]
+                    continue
                 if self._held:
                     events.append(self._finish("ended", k))
                 elif self.state == ACTIVE:

@@ -78,9 +78,11 @@ class FlagFramer:
     nothing is flagged, neither in the call nor among the samples waiting, it does not look.
     """
 
-    def __init__(self, hop: int, n_columns: int) -> None:
+    def __init__(self, hop: int, n_columns: int, at_least: int | None = None) -> None:
         self.hop = hop
         self.n_columns = n_columns
+        #: A frame is flagged when at least this many of its samples are (default: most).
+        self.at_least = hop // 2 + 1 if at_least is None else at_least
         self.reset()
 
     def reset(self) -> None:
@@ -89,7 +91,7 @@ class FlagFramer:
         self._rest_any = False
 
     def process(self, flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-        """Per frame and column: True where more than half of the frame's samples are flagged."""
+        """Per frame and column: True where ``at_least`` of the frame's samples are flagged."""
         total = len(self._rest) + len(flags)
         n_frames = total // self.hop
         left = total - n_frames * self.hop
@@ -101,7 +103,7 @@ class FlagFramer:
         self._rest = both[used:].copy()
         self._rest_any = bool(self._rest.any())
         counts = both[:used].reshape(n_frames, self.hop, self.n_columns).sum(axis=1)
-        out: npt.NDArray[np.bool_] = 2 * counts > self.hop
+        out: npt.NDArray[np.bool_] = counts >= self.at_least
         return out
 
 

@@ -116,11 +116,21 @@ def acc_sos(config: AccConfig, fs: float) -> Sos:
     return bandpass_sos(config.low_hz, config.high_hz, config.order, fs, 0.9)
 
 
+#: A gap shorter than this (a lost notification or two) is filled, not a restart: with the
+#: samples just this long before it, whole periods of both 50 and 60 Hz (5 and 6), so mains
+#: hum goes on in phase and the notches do not ring. A lost link is announced as a gap of
+#: this length at once (``sensor.stream.LINK_GAP_NOW_S``), so it still restarts the filter.
+FILL_S = 0.1
+
+
 class SosFilter:
     """A causal IIR filter over every channel of a block.
 
     Lost samples come out as 0 and stay flagged; the filter restarts after them from the
     steady state of the first good sample (``sosfilt_zi``), so a DC offset does not ring.
+    With ``fill``, a run of lost samples shorter than ``FILL_S`` is filled instead (from the
+    ``FILL_S`` of samples before it, once the filter has seen that much) and the filter goes
+    on: ``unfilled`` then says which lost samples of the last block were not filled.
 
     Parameters
     ----------
@@ -128,11 +138,18 @@ class SosFilter:
         Second-order sections.
     n_channels : int
         Number of columns the blocks will have.
+    fs : float
+        Sampling rate, Hz (needed with ``fill``).
+    fill : bool
+        Fill short gaps.
     """
 
-    def __init__(self, sos: Sos, n_channels: int) -> None:
+    def __init__(
+        self, sos: Sos, n_channels: int, fs: float | None = None, fill: bool = False
+    ) -> None:
         self._cascade = np.asarray(sos, dtype=np.float64)
         self.n_channels = n_channels
+        self._period = max(1, round(FILL_S * fs)) if fill and fs else 0
         self.reset()
 
     def reset(self) -> None:
@@ -140,13 +157,33 @@ class SosFilter:
         self.sos = self._cascade
         self._zi_unit = signal.sosfilt_zi(self.sos) if len(self.sos) else np.zeros((0, 2))
         self._zi: npt.NDArray[np.float64] | None = None
+        # The last ``_period`` input samples (fills included), how many the filter has taken
+        # since it (re)started, and how long the current run of lost samples is.
+        self._recent = np.zeros((0, self.n_channels))
+        self._taken = 0
+        self._lost_run = 0
+        self.unfilled = np.zeros(0, dtype=bool)
+
+    def _remember(self, x: npt.NDArray[np.floating]) -> None:
+        """Keep the last ``_period`` input samples."""
+        p = self._period
+        if len(x) >= p:
+            self._recent = np.array(x[len(x) - p :], dtype=np.float64)
+        else:
+            self._recent = np.concatenate([self._recent, x])[-p:]
+        self._taken += len(x)
 
     def filter(
         self, x: npt.NDArray[np.floating], lost: npt.NDArray[np.bool_]
     ) -> npt.NDArray[np.float64]:
-        """Filter ``x`` (n_samples, n_channels); lost rows give 0 and restart the filter."""
+        """Filter ``x`` (n_samples, n_channels); lost rows give 0 and restart the filter (short
+        runs of them are filled, with ``fill``)."""
         if len(self.sos) and len(x) and self._zi is not None and not lost.any():
             # The usual case, a block with nothing lost: one call, no bookkeeping.
+            self.unfilled = lost
+            if self._period:
+                self._remember(x)
+                self._lost_run = 0
             if _kernel is not None:
                 # As sosfilt does it: channels as rows, state (channels, sections, 2).
                 rows = np.array(x.T, dtype=np.float64, order="C")
@@ -158,17 +195,39 @@ class SosFilter:
             y, self._zi = signal.sosfilt(self.sos, x, axis=0, zi=self._zi)  # computed in float64
             return np.asarray(y, dtype=np.float64)
         out = np.zeros(x.shape, dtype=np.float64)
+        self.unfilled = lost.copy()
         if len(self.sos) == 0:
             out[~lost] = x[~lost]
             return out
+        p = self._period
         for start, stop, is_lost in _runs(lost):
             if is_lost:
-                self._zi = None
+                n = stop - start
+                if p and self._zi is not None and self._taken >= p:
+                    # Fill what the run has left before it reaches FILL_S; the rest restarts.
+                    k = min(n, p - 1 - self._lost_run)
+                    if k > 0:
+                        seg = self._recent[:k].copy()
+                        out[start : start + k], self._zi = signal.sosfilt(
+                            self.sos, seg, axis=0, zi=self._zi
+                        )
+                        self._remember(seg)
+                        self.unfilled[start : start + k] = False
+                    if k < n:
+                        self._zi = None
+                        self._taken = 0
+                else:
+                    self._zi = None
+                    self._taken = 0
+                self._lost_run += n
                 continue
+            self._lost_run = 0
             seg = np.asarray(x[start:stop], dtype=np.float64)
             if self._zi is None:
                 self._zi = self._zi_unit[:, :, None] * seg[0][None, None, :]
             out[start:stop], self._zi = signal.sosfilt(self.sos, seg, axis=0, zi=self._zi)
+            if p:
+                self._remember(seg)
         return out
 
     def keep_sections(self, rows: Sequence[int]) -> None:

@@ -57,6 +57,9 @@ class Features:
         (zeros for sEMG, whose type comes from the rhythm of ``frames``).
     usable : ndarray, shape (n_frames,), bool
         False where samples were lost or the filters are still settling after a gap.
+    bridged : ndarray, shape (n_frames,), bool
+        Frames holding lost samples that were filled (a short gap): unusable, but the filters
+        went on, so the frames after them are usable at once.
     flat : ndarray, shape (n_frames, n_channels), bool
         True where a channel's raw signal is not changing at all (see ``QualityConfig``).
     """
@@ -68,6 +71,7 @@ class Features:
     r: Array
     usable: npt.NDArray[np.bool_]
     flat: npt.NDArray[np.bool_]
+    bridged: npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,7 @@ class Pipeline:
         frame_fs = fs / self.hop
         window_frames = max(1, round(config.envelope.window_s * frame_fs))
         self._filters: list[tuple[SosFilter, list[int]]] = []
+        fill = config.quality.fill_short_gaps
         # Mains "auto": the cascade's notch sections, grid by grid (the last of the sections).
         self._grid_rows: dict[float, list[int]] = {}
         self._kept_rows: list[int] = []
@@ -150,7 +155,7 @@ class Pipeline:
                     fs,
                     highpass_hz=config.ecg.highpass_hz if trunk else None,
                 )
-                self._filters.append((SosFilter(sos, len(idx)), idx))
+                self._filters.append((SosFilter(sos, len(idx), fs, fill), idx))
                 first = len(sos) - len(notch_frequencies(config.notch, fs))
                 self._kept_rows = list(range(first))  # the band-pass
                 for grid in config.notch.grids():
@@ -175,7 +180,7 @@ class Pipeline:
             self._one_group = False
             sos = acc_sos(config.acc, fs)
             self._filters.append(
-                (SosFilter(sos, len(self.columns)), list(range(len(self.columns))))
+                (SosFilter(sos, len(self.columns), fs, fill), list(range(len(self.columns))))
             )
             delays = [
                 group_delay_s(sos, fs, math.sqrt(config.acc.low_hz * config.acc.high_hz))
@@ -208,6 +213,7 @@ class Pipeline:
         n_features = n if config.signal == EMG else 3 * n
         self._framer = Framer(self.hop, n_features)
         self._flat_framer = FlagFramer(self.hop, n)
+        self._fill_framer = FlagFramer(self.hop, 1, at_least=1)
         self._runs = RunLength(len(self.columns))
         self._flat_samples = max(2, round(config.quality.flat_run_s * fs))
         self._envelope = MovingQuantile(window_frames, quantiles)
@@ -230,6 +236,7 @@ class Pipeline:
             self._acc_band.reset()
         self._framer.reset()
         self._flat_framer.reset()
+        self._fill_framer.reset()
         self._runs.reset()
         self._envelope.reset()
         for d in self.detectors:
@@ -262,6 +269,10 @@ class Pipeline:
     def features(self, block: Block) -> Features:
         """Frame-level features of a block (see :class:`Features`)."""
         y = self._filtered(block)
+        # Lost samples the filters did not fill (all of them, with filling off).
+        unfilled = (
+            self._filters[0][0].unfilled if self.config.quality.fill_short_gaps else block.lost
+        )
         n = len(self.channels)
         emg = self.config.signal == EMG
         flat_cols = self._runs.at_least(block.samples, block.lost, self._flat_samples)
@@ -271,7 +282,7 @@ class Pipeline:
         else:
             sq = np.empty((block.n_samples, 3 * n))
             flat_flags = np.empty((block.n_samples, n), dtype=bool)
-            band = self._acc_band.filter(y, block.lost)
+            band = self._acc_band.filter(y, unfilled)
             for j, ch in enumerate(self.channels):
                 c = list(ch.columns)
                 sq[:, j] = np.sum(y[:, c] ** 2, axis=1)
@@ -279,7 +290,8 @@ class Pipeline:
                 flat_flags[:, j] = flat_cols[:, c].all(axis=1)
             sq[:, 2 * n : 3 * n] = sq[:, :n]
         first = self._framer.next_frame
-        framed, frame_lost = self._framer.process(sq, block.lost)
+        framed, frame_lost = self._framer.process(sq, unfilled)
+        bridged = self._fill_framer.process((block.lost & ~unfilled)[:, None])[:, 0]
         p_frames = framed[:, :n]
         flat = self._flat_framer.process(flat_flags)
         if emg:
@@ -288,17 +300,17 @@ class Pipeline:
             q, r = framed[:, n : 2 * n], framed[:, 2 * n : 3 * n]
         power = self._envelope.process(p_frames)
         since = self._since_lost
-        if since >= self._settle_frames and not frame_lost.any():
+        if since >= self._settle_frames and not frame_lost.any() and not bridged.any():
             usable = np.ones(len(frame_lost), dtype=bool)  # the usual case
             since += len(frame_lost)
         else:
             usable = np.empty(len(frame_lost), dtype=bool)
             for i, lost in enumerate(frame_lost):
                 since = 0 if lost else since + 1
-                usable[i] = since > self._settle_frames
+                usable[i] = since > self._settle_frames and not bridged[i]
         self._since_lost = since
         self.unusable_frames += int(np.count_nonzero(~usable))
-        return Features(first, p_frames, power, q, r, usable, flat)
+        return Features(first, p_frames, power, q, r, usable, flat, bridged)
 
     def process(self, block: Block) -> list[Episode]:
         """Feed the next block of the stream; return the episode events it completes."""
@@ -355,8 +367,11 @@ class Pipeline:
         else:
             q, r = f.q.T.tolist(), f.r.T.tolist()
         usable = f.usable.tolist()
+        bridged = f.bridged.tolist() if f.bridged.any() else None
         for j, det in enumerate(self.detectors):
-            found = det.process(f.first_frame, frames[j], levels[j], q[j], r[j], usable, flat[j])
+            found = det.process(
+                f.first_frame, frames[j], levels[j], q[j], r[j], usable, flat[j], bridged
+            )
             if found:
                 events.extend(found)
         if len(events) > 1:

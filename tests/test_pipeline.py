@@ -163,6 +163,50 @@ def test_a_gap_interrupts_an_episode_and_nothing_is_detected_inside_it() -> None
         assert not (mid < e.onset_index < mid + 2000)
 
 
+# A wearable losing 2 % of its notifications (each at most 50 ms): short gaps all along.
+LOSSY_SIM, LOSSY = simulated(5103, location="left calf", seconds=60.0, drop_fraction=0.02)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, LOSSY.n_samples), max_size=40))
+def test_filled_gaps_do_not_depend_on_chunking(cuts: list[int]) -> None:
+    assert LOSSY.lost.any()
+    whole = detect(DetectorConfig(), LOSSY, "left calf")
+    pipe = Pipeline(DetectorConfig(), LOSSY.fs, LOSSY.channels, LOSSY.units, "left calf")
+    assert [e for b in split(LOSSY, cuts) for e in pipe.process(b)] + pipe.flush() == whole
+    for a, b in zip(
+        features_of([LOSSY], "left calf"), features_of(split(LOSSY, cuts), "left calf"), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_spasm_goes_on_across_lost_notifications() -> None:
+    truth = [t.as_dict() for t in LOSSY_SIM.truth]
+
+    def f1(config: DetectorConfig) -> float:
+        found = [e.as_dict() for e in detect(config, LOSSY, "left calf") if e.state != "open"]
+        return score(found, truth).f1
+
+    assert len(truth) >= 2
+    assert f1(DetectorConfig()) == 1.0
+    # Restarting the filters at every lost notification cuts spasms into pieces.
+    assert f1(DetectorConfig(quality={"fill_short_gaps": False})) < 0.9
+
+
+def test_a_filled_gap_is_unusable_but_the_frames_after_it_are_not() -> None:
+    lost = np.zeros(WHOLE.n_samples, dtype=bool)
+    lost[20_000:20_040] = True  # 40 ms
+    block = Block(WHOLE.samples, WHOLE.fs, 0, WHOLE.channels, WHOLE.units, lost)
+    pipe = Pipeline(DetectorConfig(), block.fs, block.channels, block.units, "lower back")
+    f = pipe.features(block)
+    hop = pipe.hop
+    gap = slice(20_000 // hop, 20_040 // hop)
+    assert f.bridged[gap].all()
+    assert not f.usable[gap].any()
+    assert f.usable[20_040 // hop + 1 : 20_040 // hop + 50].all()  # no settling needed
+    assert f.bridged.sum() == 20_040 // hop - 20_000 // hop
+
+
 def test_the_pipeline_refuses_a_hole_in_the_sample_index() -> None:
     pipe = Pipeline(DetectorConfig(), WHOLE.fs, WHOLE.channels, WHOLE.units)
     a, _, c = split(WHOLE, [100, 200])
