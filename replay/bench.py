@@ -247,6 +247,16 @@ def suite(quick: bool = False) -> Iterator[Case]:
     yield _sim_case(
         "shin-250Hz", "shin, 250 Hz, 8 dB", 8, "right shin", fs_hz=250.0, snr_db=8.0, seconds=s
     )
+    yield _sim_case(
+        "packet-loss",
+        "calf, 1 kHz, 12 dB, 2 % of Bluetooth notifications lost",
+        14,
+        "left calf",
+        fs_hz=1000.0,
+        snr_db=12.0,
+        drop_fraction=0.02,
+        seconds=s,
+    )
     yield _electrode_off(9)
     yield _saturated(10)
     yield _quantised(11)

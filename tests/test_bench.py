@@ -19,6 +19,7 @@ FLOORS = {
     "limb-3dB": 0.8,
     "armband-200Hz": 0.8,
     "shin-250Hz": 0.9,
+    "packet-loss": 0.9,
     "electrode-off": 0.9,
     "saturation": 0.9,
     "12-bit counts": 0.9,
