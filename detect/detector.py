@@ -6,7 +6,7 @@ channel and keeps a fixed amount of state whatever the length of the stream.
 
 from __future__ import annotations
 
-import contextlib
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +39,15 @@ PEAK_WINDOW_S = 0.1
 #: A contraction is still going when most of the last NOW_S of frames are over the on
 #: threshold (three of five 10 ms frames: a median, so one spike cannot make it).
 NOW_S = 0.05
+
+
+def _blocked(usable: Sequence[bool], flat: Sequence[bool]) -> list[int]:
+    """Indices of the frames the quiet-frame fast path must leave to the long way, in order:
+    found once per call (searching again at each return to the fast path made a whole
+    recording in one call take time growing with its square)."""
+    if False not in usable and True not in flat:
+        return []
+    return [i for i, (u, f) in enumerate(zip(usable, flat, strict=True)) if f or not u]
 
 
 @dataclass(frozen=True)
@@ -277,9 +286,11 @@ class ChannelDetector:
         self._blk_hp.extend(frames)
         self._blk_hdb.extend(levels)
         skip = 0
+        blocked: list[int] | None = None
         if self._quiet_ok and self.state == IDLE and not self._held and not self._warm:
             # The usual live block: a few quiet frames, taken without the rest of the set-up.
-            skip = self._idle_run(first_frame, 0, frames, levels, usable, flat)
+            blocked = _blocked(usable, flat)
+            skip = self._idle_run(first_frame, 0, frames, levels, blocked)
             if skip == len(levels):
                 self._trim()
                 return []
@@ -304,7 +315,9 @@ class ChannelDetector:
             if i < skip:
                 continue
             if in_db and self.state == IDLE and not self._held and not self._warm:
-                skip = self._idle_run(first_frame, i, frames, levels, usable, flat)
+                if blocked is None:
+                    blocked = _blocked(usable, flat)
+                skip = self._idle_run(first_frame, i, frames, levels, blocked)
                 if i < skip:
                     continue
             k = first_frame + i
@@ -447,15 +460,15 @@ class ChannelDetector:
         i: int,
         frames: Sequence[float],
         levels: Sequence[float],
-        usable: Sequence[bool],
-        flat: Sequence[bool],
+        blocked: list[int],
     ) -> int:
         """Quiet frames from ``i`` on, the common case, with the state in local variables.
 
         The same arithmetic, in the same order, as :meth:`process` for an idle frame that
         stays under the off threshold; it stops (returning the index of the first frame it
         did not take) at anything else: a flat or unusable frame, a frame over the off
-        threshold, a frame where the rhythm test would run.
+        threshold, a frame where the rhythm test would run. ``blocked``: the call's flat or
+        unusable frames, in order (see :func:`_blocked`).
         """
         b = self.baseline_db
         if b is None:
@@ -468,13 +481,8 @@ class ChannelDetector:
         ended, valid = self._ended, self._valid_from
         n = len(levels)
         # Up to the first flat or unusable frame: no need to look at each.
-        stop = n
-        if True in flat:
-            with contextlib.suppress(ValueError):  # none from i on
-                stop = flat.index(True, i)
-        if False in usable:
-            with contextlib.suppress(ValueError):
-                stop = min(stop, usable.index(False, i))
+        at = bisect.bisect_left(blocked, i)
+        stop = blocked[at] if at < len(blocked) else n
         hp = self._blk_hp
         spread, since_flat, wsum = self.spread_db, self._since_flat, self._wsum
         rest_p = self._rest_p
