@@ -244,9 +244,10 @@ class Pipeline:
         self._since_lost = 0
         self._next_index: int | None = None
         self.unusable_frames = 0
-        #: The mains grid the notches follow: found in the first seconds with "auto" (None
-        #: until then, and when no line stands out: both sets of notches stay).
-        self.mains_hz: float | None = None
+        #: The mains grid the notches follow: as configured, or found in the first seconds
+        #: with "auto" (None until then, and when no line stands out: both sets stay).
+        mains = self.config.notch.mains_hz
+        self.mains_hz: float | None = float(mains) if isinstance(mains, int) else None
         self._mains_left = self._mains_n if self._find_mains else 0
         self._mains_seen: list[Block] = []
 

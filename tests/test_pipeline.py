@@ -77,6 +77,12 @@ def test_the_mains_grid_is_found_from_the_signal(mains: int | None, grid: float 
     assert len(f.sos) == (7 if grid else 10)
 
 
+def test_a_configured_grid_is_the_one_notched() -> None:
+    pipe = Pipeline(DetectorConfig(notch={"mains_hz": 60}), 1000.0, ("ch1",), ("uV",))
+    assert pipe.mains_hz == 60.0
+    assert len(pipe._filters[0][0].sos) == 7
+
+
 def test_lost_samples_in_the_first_seconds_leave_both_grids_notched() -> None:
     _sim, block = simulated(5502, seconds=5.0, episodes_per_min=0.0, mains_hz=60)
     lost = block.lost.copy()
