@@ -83,6 +83,10 @@ def check_header(path: Path) -> None:
     wal = path.with_name(path.name + "-wal")
     if app_id == 0 and wal.exists() and wal.stat().st_size > 0:
         return  # a log whose creation was never checkpointed: SQLite reads the id through the WAL
+    if app_id == 0 and int.from_bytes(head[28:32], "big") <= 1:
+        # One page, no table: a log another spasmwatch is creating this instant (its WAL not
+        # written yet). Opening checks again, under the lock, that no table is there.
+        return
     if app_id != APPLICATION_ID:
         raise ForeignFileError(
             path,

@@ -134,6 +134,18 @@ def test_another_applications_sqlite_is_refused_and_untouched(tmp_path: Path) ->
     assert p.read_bytes() == before
 
 
+def test_a_log_another_monitor_is_creating_this_instant_is_opened(tmp_path: Path) -> None:
+    # Two monitors started together on a new log: one has put the file in WAL mode (a
+    # one-page header, no id yet, no WAL written) when the other looks at it.
+    p = tmp_path / "shared.db"
+    first = sqlite3.connect(p, isolation_level=None)
+    first.execute("PRAGMA journal_mode = WAL")
+    log = EpisodeLog(p)
+    assert log._db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    log.close()
+    first.close()
+
+
 def test_a_log_from_a_newer_spasmwatch_is_refused(tmp_path: Path) -> None:
     p = tmp_path / "l.db"
     EpisodeLog(p).close()
