@@ -254,10 +254,12 @@ class QualityConfig(_Frozen):
 
     flat_run_s: float = Field(default=0.1, gt=0)
     detached_after_s: float = Field(default=1.0, gt=0)
-    #: A gap shorter than ``detect.filters.FILL_S`` (0.1 s: a lost notification or two) is
-    #: filled so the filters go on, instead of restarting them (and waiting ``settle_s`` for
-    #: them to settle). Its frames still count as lost: nothing starts or ends in them, and
-    #: an episode going on across it goes on. Longer gaps end an episode as interrupted.
+    #: A gap shorter than the merge gap (at most ``detect.filters.FILL_MAX_S``, 0.5 s: lost
+    #: notifications, a brief stall of the link) is filled so the filters go on, instead of
+    #: restarting them (and waiting ``settle_s`` for them to settle). A pause that short
+    #: would be merged whatever the signal did in it, so the gap cannot hide an episode's
+    #: end. Its frames still count as lost: nothing starts or ends in them, and an episode
+    #: going on across it goes on. Longer gaps end an episode as interrupted.
     fill_short_gaps: bool = True
 
 

@@ -116,11 +116,15 @@ def acc_sos(config: AccConfig, fs: float) -> Sos:
     return bandpass_sos(config.low_hz, config.high_hz, config.order, fs, 0.9)
 
 
-#: A gap shorter than this (a lost notification or two) is filled, not a restart: with the
-#: samples just this long before it, whole periods of both 50 and 60 Hz (5 and 6), so mains
-#: hum goes on in phase and the notches do not ring. A lost link is announced as a gap of
-#: this length at once (``sensor.stream.LINK_GAP_NOW_S``), so it still restarts the filter.
+#: A short gap is filled, not a restart, with the samples just this long before it repeated:
+#: whole periods of both 50 and 60 Hz (5 and 6), so mains hum goes on in phase and the
+#: notches do not ring.
 FILL_S = 0.1
+#: The longest gap that may be filled: the default merge gap. A gap shorter than the merge
+#: gap cannot hide the end of an episode (a pause that short is merged whatever the signal
+#: did in it), so an episode may go on across it. A lost link is announced as a longer gap
+#: at once (``sensor.stream.LINK_GAP_NOW_S``), so it still restarts the filter.
+FILL_MAX_S = 0.5
 
 
 class SosFilter:
@@ -128,9 +132,10 @@ class SosFilter:
 
     Lost samples come out as 0 and stay flagged; the filter restarts after them from the
     steady state of the first good sample (``sosfilt_zi``), so a DC offset does not ring.
-    With ``fill``, a run of lost samples shorter than ``FILL_S`` is filled instead (from the
-    ``FILL_S`` of samples before it, once the filter has seen that much) and the filter goes
-    on: ``unfilled`` then says which lost samples of the last block were not filled.
+    With ``fill``, a run of lost samples shorter than ``fill`` seconds (at most
+    ``FILL_MAX_S``) is filled instead, by repeating the ``FILL_S`` of samples before it (once
+    the filter has seen that much), and the filter goes on: ``unfilled`` then says which lost
+    samples of the last block were not filled.
 
     Parameters
     ----------
@@ -140,16 +145,19 @@ class SosFilter:
         Number of columns the blocks will have.
     fs : float
         Sampling rate, Hz (needed with ``fill``).
-    fill : bool
-        Fill short gaps.
+    fill : bool or float
+        Fill gaps shorter than this many seconds (True: ``FILL_S``; capped at ``FILL_MAX_S``).
     """
 
     def __init__(
-        self, sos: Sos, n_channels: int, fs: float | None = None, fill: bool = False
+        self, sos: Sos, n_channels: int, fs: float | None = None, fill: bool | float = False
     ) -> None:
         self._cascade = np.asarray(sos, dtype=np.float64)
         self.n_channels = n_channels
-        self._period = max(1, round(FILL_S * fs)) if fill and fs else 0
+        fill_s = min(FILL_S if fill is True else float(fill), FILL_MAX_S)
+        self._period = max(1, round(FILL_S * fs)) if fill_s > 0 and fs else 0
+        # Runs of lost samples up to this many are filled.
+        self._fill_max = max(self._period, round(fill_s * fs)) - 1 if self._period and fs else 0
         self.reset()
 
     def reset(self) -> None:
@@ -204,14 +212,18 @@ class SosFilter:
             if is_lost:
                 n = stop - start
                 if p and self._zi is not None and self._taken >= p:
-                    # Fill what the run has left before it reaches FILL_S; the rest restarts.
-                    k = min(n, p - 1 - self._lost_run)
-                    if k > 0:
-                        seg = self._recent[:k].copy()
-                        out[start : start + k], self._zi = signal.sosfilt(
+                    # Fill what the run has left before it reaches the limit, a period at a
+                    # time (the last FILL_S over again); the rest restarts.
+                    k = min(n, self._fill_max - self._lost_run)
+                    at = start
+                    while at < start + k:
+                        seg = self._recent[: min(p, start + k - at)].copy()
+                        out[at : at + len(seg)], self._zi = signal.sosfilt(
                             self.sos, seg, axis=0, zi=self._zi
                         )
                         self._remember(seg)
+                        at += len(seg)
+                    if k > 0:
                         self.unfilled[start : start + k] = False
                     if k < n:
                         self._zi = None

@@ -21,6 +21,8 @@ from detect.envelope import FlagFramer, Framer, MovingQuantile, RunLength
 from detect.errors import ConfigError
 from detect.events import Episode
 from detect.filters import (
+    FILL_MAX_S,
+    FILL_S,
     MAINS_DETECT_S,
     SosFilter,
     acc_sos,
@@ -135,7 +137,12 @@ class Pipeline:
         frame_fs = fs / self.hop
         window_frames = max(1, round(config.envelope.window_s * frame_fs))
         self._filters: list[tuple[SosFilter, list[int]]] = []
-        fill = config.quality.fill_short_gaps
+        # Gaps shorter than the merge gap are filled (see ``detect.filters.FILL_MAX_S``).
+        fill = (
+            max(FILL_S, min(config.episode.merge_gap_s, FILL_MAX_S))
+            if config.quality.fill_short_gaps
+            else 0.0
+        )
         # Mains "auto": the cascade's notch sections, grid by grid (the last of the sections).
         self._grid_rows: dict[float, list[int]] = {}
         self._kept_rows: list[int] = []

@@ -31,8 +31,12 @@ from sensor.frame import FrameAssembler, decode_frame
 
 log = logging.getLogger(__name__)
 
-#: Samples emitted as a gap the moment the link is lost, in seconds of signal.
-LINK_GAP_NOW_S = 0.1
+#: Samples emitted as a gap the moment the link is lost, in seconds of signal: longer than
+#: any gap the detector fills (``detect.filters.FILL_MAX_S``, 0.5 s), so an episode in
+#: progress ends at once as interrupted instead of waiting for the link to come back; and
+#: shorter than a real loss lasts (BlueZ declares a link lost after its supervision timeout,
+#: 420 ms by default, and a new connection takes longer still).
+LINK_GAP_NOW_S = 0.6
 #: A gap block is split into pieces of at most this many seconds.
 GAP_PIECE_S = 1.0
 

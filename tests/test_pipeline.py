@@ -259,3 +259,35 @@ def test_a_flat_channel_is_unusable_and_reported_detached() -> None:
     assert 21_000 <= detached_at <= 21_300  # flat for 1 s (plus the 0.1 s run rule)
     assert not pipe.detached()  # signal came back
     assert events == []  # no false spasm when the electrode reconnects
+
+
+# Two long spasms (5 s mixed, 9 s clonic) for brief stalls of the link.
+STALLED_SIM, STALLED = simulated(5105, location="left calf", seconds=60.0)
+
+
+def stalled(seconds: float) -> tuple[Block, list[tuple[int, int]]]:
+    """STALLED with ``seconds`` of samples lost at a third and two thirds of each spasm."""
+    fs = STALLED.fs
+    lost = np.zeros(STALLED.n_samples, dtype=bool)
+    gaps = []
+    for t in STALLED_SIM.truth:
+        for at in (t.start + (t.end - t.start) / 3, t.start + 2 * (t.end - t.start) / 3):
+            a = round(at * fs)
+            gaps.append((a, a + round(seconds * fs)))
+            lost[a : a + round(seconds * fs)] = True
+    samples = np.where(lost[:, None], 0.0, STALLED.samples).astype(np.float32)
+    return Block(samples, fs, 0, STALLED.channels, STALLED.units, lost), gaps
+
+
+def test_a_spasm_goes_on_across_a_stall_shorter_than_the_merge_gap() -> None:
+    truth = [t.as_dict() for t in STALLED_SIM.truth]
+    block, gaps = stalled(0.4)
+    events = [e for e in detect(DetectorConfig(), block, "left calf") if e.state != "open"]
+    assert score([e.as_dict() for e in events], truth).f1 == 1.0
+    assert all(e.state == "ended" for e in events)
+    # Half a second or more: the pause could be an end, so the spasm is cut where it began.
+    block, gaps = stalled(0.5)
+    events = [e for e in detect(DetectorConfig(), block, "left calf") if e.state != "open"]
+    cut = [e.offset_index for e in events if e.state == "interrupted"]
+    for a, _ in gaps[::2]:  # each spasm's first gap (the second may come while settling)
+        assert any(a - 0.5 * block.fs <= c <= a for c in cut)

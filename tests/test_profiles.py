@@ -165,12 +165,12 @@ def test_open_frame_link_loss_closes_now_and_sizes_the_rest_by_device_time() -> 
         dec.push(frame(s, s * 10_000), s * 10_000_000)
     assert dec.index == 30
     now = dec.link_lost(40_000_000)
-    assert sum(b.n_samples for b in now) == 100  # 0.1 s at 1 kHz, at once
+    assert sum(b.n_samples for b in now) == 600  # 0.6 s at 1 kHz, at once
     assert all(b.lost.all() for b in now)
     assert dec.link_lost(41_000_000) == []  # said once
     # Back after 5 s of device time: frame 503 at 5.03 s. 5000 samples lost in all.
     blocks = dec.push(frame(503, 5_030_000), 5_100_000_000)
-    assert sum(b.n_samples for b in blocks if b.lost.all()) == 5000 - 100
+    assert sum(b.n_samples for b in blocks if b.lost.all()) == 5000 - 600
     assert blocks[-1].start_index == 5030
     assert dec.lost_samples == 5000
     assert dec.battery == 90
