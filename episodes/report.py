@@ -181,7 +181,7 @@ def figures(data: sm.LogData, p: Period, where: Sequence[str]) -> list[str]:
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    eps = sm.counted(sm.in_period(data.episodes, p.start, p.end))
+    eps = sm.spasms(sm.counted(sm.in_period(data.episodes, p.start, p.end)))
     days = _days(p)
     colour = {loc: COLOURS[i % len(COLOURS)] for i, loc in enumerate(where)}
     zone = zone_name(p)
@@ -452,7 +452,7 @@ def render(
     parts.append(disclaimer)
     total = sm.coverage(data, p.start, p.end)
     every = sm.in_period(data.episodes, p.start, p.end)
-    eps = sm.counted(every)
+    eps = sm.spasms(sm.counted(every))
     sums = [sm.summarise(data, p.start, p.end, loc) for loc in where]
 
     # At a glance
@@ -618,7 +618,8 @@ def render(
         parts.append("<p>No episodes in this period.</p>")
     for e in longest_eps:
         parts.append(
-            f"<h3>{when(e.start)} · {dur(e.duration_s)} · {_e(e.location)} ({_e(e.channel)}) · "
+            f"<h3>{when(e.start)} · {dur(e.duration_s)} · {_e(e.location)} "
+            f"({_e(', '.join(e.channels or (e.channel,)))}) · "
             f"{_e(e.type)} · peak {_amp(e.peak, e.units)}"
             + (f" · {_e(e.verdict)}" if e.verdict != sm.UNREVIEWED else "")
             + (" · cut short" if e.state == "interrupted" else "")
@@ -692,7 +693,8 @@ def _footer(log: EpisodeLog) -> str:
     return (
         f"<footer>Made by spasmwatch {_e(package_version())} on {when(now)} "
         f"({_e(local(now).tzname())}) from {_e(log.path.name)}. Times are local "
-        "time. An episode counts on the day it began.</footer>"
+        "time. An episode counts on the day it began; episodes at one location at the same "
+        "time (seen on several channels) count as one.</footer>"
     )
 
 

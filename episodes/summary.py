@@ -7,6 +7,8 @@ Counting rules:
 
 - an episode counts in the period its onset falls in; episodes a clinician rejected are
   left out of every number (and shown apart), confirmed and unreviewed ones count;
+- episodes of one location that overlap in time are one spasm seen on several channels, and
+  count once (:func:`spasms`);
 - monitored time is the union of the sessions' spans (from the first sample to the end, or to
   the last heartbeat of a session that stopped without closing) for the sessions that watched
   a location;
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,6 +100,8 @@ class Ep:
     state: str
     onset_index: int
     verdict: str
+    #: Every channel that saw it, when it is a spasm joined from several (:func:`spasms`).
+    channels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -282,6 +286,80 @@ class LocationSummary:
     rejected: int
 
 
+def spasms(eps: Iterable[Ep]) -> list[Ep]:
+    """Episodes as spasms: those of one location that overlap in time are one spasm.
+
+    Several channels at one location (an armband's eight electrodes around a forearm, two on
+    one calf) each log the spasm they all see; counted per channel it would be counted once
+    per channel. A joined spasm spans its episodes, takes the strongest one's peak, mean and
+    strength and the longest one's type, and is confirmed when any of them is; its ``channel``
+    and onset are the first episode's, ``channels`` names them all.
+    """
+    out: list[Ep] = []
+    last: dict[str, int] = {}  # location -> index in out of its latest spasm
+    ends: list[datetime] = []
+    members: list[list[Ep]] = []
+    for e in sorted(eps, key=lambda e: (e.start, e.id)):
+        end = e.start + timedelta(seconds=e.duration_s)
+        i = last.get(e.location)
+        if i is not None and e.start <= ends[i]:
+            members[i].append(e)
+            ends[i] = max(ends[i], end)
+            continue
+        last[e.location] = len(out)
+        out.append(e)
+        ends.append(end)
+        members.append([e])
+    return [_joined(group, end) for group, end in zip(members, ends, strict=True)]
+
+
+def _joined(group: list[Ep], end: datetime) -> Ep:
+    if len(group) == 1:
+        return group[0]
+    first = group[0]
+
+    def strongest(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return max(known) if known else None
+
+    return replace(
+        first,
+        channels=tuple(dict.fromkeys(e.channel for e in group)),
+        duration_s=(end - first.start).total_seconds(),
+        peak=strongest([e.peak for e in group]),
+        mean=strongest([e.mean for e in group]),
+        strength_db=strongest([e.strength_db for e in group]),
+        type=max(group, key=lambda e: e.duration_s).type,
+        verdict=CONFIRMED if any(e.verdict == CONFIRMED for e in group) else first.verdict,
+    )
+
+
+class SpasmTally:
+    """Spasms per location and their total seconds, episode by episode as they end.
+
+    As :func:`spasms` counts: an episode that overlaps the latest spasm at its location is
+    part of it (and lengthens it), not one more.
+    """
+
+    def __init__(self) -> None:
+        self.by_location: dict[str, tuple[int, float]] = {}
+        self._latest: dict[str, Interval] = {}
+
+    def add(self, location: str, start: datetime, end: datetime) -> None:
+        """One more ended episode."""
+        n, total = self.by_location.get(location, (0, 0.0))
+        latest = self._latest.get(location)
+        if latest is not None and start <= latest[1] and end >= latest[0]:
+            a, b = min(latest[0], start), max(latest[1], end)
+            total += ((b - a) - (latest[1] - latest[0])).total_seconds()
+        else:
+            a, b = start, end
+            n += 1
+            total += (end - start).total_seconds()
+        self._latest[location] = (a, b)
+        self.by_location[location] = (n, total)
+
+
 def median(xs: Sequence[float]) -> float | None:
     """The median, None for nothing."""
     if not xs:
@@ -312,7 +390,7 @@ def summarise(data: LogData, lo: datetime, hi: datetime, location: str) -> Locat
     """One location's numbers over ``[lo, hi)``."""
     cov = coverage(data, lo, hi, location)
     every = in_period((e for e in data.episodes if e.location == location), lo, hi)
-    eps = counted(every)
+    eps = spasms(counted(every))
     days = cov.exposure_h / 24.0
     durations = [e.duration_s for e in eps]
     n = len(eps)
@@ -453,8 +531,8 @@ def compare(
     for loc in where:
         cb = coverage(data, *before, loc)
         ca = coverage(data, *after, loc)
-        eb = counted(in_period((e for e in data.episodes if e.location == loc), *before))
-        ea = counted(in_period((e for e in data.episodes if e.location == loc), *after))
+        eb = spasms(counted(in_period((e for e in data.episodes if e.location == loc), *before)))
+        ea = spasms(counted(in_period((e for e in data.episodes if e.location == loc), *after)))
         if cb.monitored_h == 0 and ca.monitored_h == 0:
             continue
         rows.append(

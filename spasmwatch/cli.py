@@ -22,6 +22,7 @@ from detect.config import DetectorConfig, preset
 from detect.pipeline import Pipeline
 from episodes.log import EpisodeLog, default_db_path
 from episodes.resilient import ResilientLog
+from episodes.summary import SpasmTally
 from replay.csvio import CsvWriter
 from replay.run import open_recording, paced, run
 from replay.timefmt import parse_time
@@ -83,14 +84,15 @@ def _settings(args: argparse.Namespace, *, always: bool) -> Settings:
     return settings
 
 
-def _today(db: EpisodeLog) -> dict[str, tuple[int, float]]:
+def _today(db: EpisodeLog) -> SpasmTally:
+    """Today's spasms per location in the log so far."""
     midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-    out: dict[str, tuple[int, float]] = {}
+    tally = SpasmTally()
     for row in db.episodes(since=midnight):
         if row.state != "open":
-            n, s = out.get(row.location, (0, 0.0))
-            out[row.location] = (n + 1, s + (row.duration_s or 0.0))
-    return out
+            start = parse_time(row.start_utc)
+            tally.add(row.location, start, start + timedelta(seconds=row.duration_s or 0.0))
+    return tally
 
 
 def _lose_link(text: str) -> tuple[float, float]:

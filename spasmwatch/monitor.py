@@ -26,6 +26,7 @@ from detect.config import DetectorConfig
 from detect.events import Episode
 from detect.pipeline import Pipeline
 from episodes.resilient import ResilientLog
+from episodes.summary import SpasmTally
 from sensor.ble import BleWearable, Item
 from sensor.block import ACC, EMG, Block, concat, sensor_groups
 from sensor.errors import DecodeError
@@ -213,17 +214,6 @@ class BleSource:
             await queue.put(None)
 
 
-@dataclass
-class _Tally:
-    """Today's episodes per location: what the log already had plus this session's."""
-
-    today: dict[str, tuple[int, float]]
-
-    def add(self, ev: Episode) -> None:
-        n, s = self.today.get(ev.location, (0, 0.0))
-        self.today[ev.location] = (n + 1, s + (ev.duration_s or 0.0))
-
-
 async def monitor(
     source: Source,
     build_config: Callable[[str], DetectorConfig],
@@ -232,7 +222,7 @@ async def monitor(
     *,
     settings: Settings,
     location_of: Callable[[str], str],
-    today: dict[str, tuple[int, float]] | None = None,
+    today: SpasmTally | None = None,
     stop: asyncio.Event | None = None,
     recorder_factory: Callable[[Block, datetime], Recorder | None] | None = None,
 ) -> MonitorStats:
@@ -245,8 +235,8 @@ async def monitor(
         first samples show which it is.
     location_of : callable
         Channel (or accelerometer sensor) name -> body location.
-    today : dict
-        Episodes already logged today per location (count, total seconds).
+    today : SpasmTally
+        Spasms already logged today per location; this session's are added to it.
     recorder_factory : callable
         Makes the raw-signal recorder once the first samples (and so the start) are known.
     """
@@ -263,7 +253,7 @@ async def monitor(
     queue: asyncio.Queue[Item | None] = asyncio.Queue(QUEUE_FRAMES)
     producer = asyncio.create_task(source.run(queue, stop))
     alerts = AlertWatch(settings.alerts)
-    tally = _Tally(dict(today or {}))
+    tally = today if today is not None else SpasmTally()
     session_start: datetime | None = None
     last_beat = last_frame = last_check = time.monotonic()
     open_since: dict[str, int] = {}
@@ -302,8 +292,8 @@ async def monitor(
             else:
                 open_since.pop(ev.channel, None)
                 stats.episodes.append(ev)
-                tally.add(ev)
                 at = onset_at + timedelta(seconds=ev.duration_s or 0.0)
+                tally.add(ev.location, onset_at, at)
             view.episode(ev, at)
 
     def start(first: Block) -> Pipeline:
@@ -398,7 +388,7 @@ async def monitor(
                         strict=True,
                     )
                 ),
-                today=dict(tally.today),
+                today=dict(tally.by_location),
             )
         )
 

@@ -270,3 +270,27 @@ def test_replay_can_be_paced_like_the_live_session(tmp_path: Path) -> None:
     assert paced.returncode == 0
     assert paced.stdout == fast.stdout  # the same episodes, only later
     assert elapsed >= 3.0  # 30 s of signal at 10x cannot take less than 3 s
+
+
+def test_todays_tally_counts_a_spasm_seen_on_two_channels_once(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from detect.events import Episode
+    from episodes.log import EpisodeLog
+    from spasmwatch.cli import _today
+
+    start = datetime.now().astimezone().replace(hour=0, minute=0, second=1, microsecond=0)
+    with EpisodeLog(tmp_path / "log.db") as log:
+        sid = log.start_session(
+            source="test",
+            signal="emg",
+            fs=1000.0,
+            started_at=start,
+            locations={"ch1": "left calf", "ch2": "left calf"},
+            config={},
+            version="test",
+        )
+        for ch, a, b in (("ch1", 10_000, 20_000), ("ch2", 11_000, 22_000), ("ch1", 40_000, 41_000)):
+            ep = Episode(ch, "left calf", "ended", a, b, a + 500, 1000.0, "uV", 9.0, 5.0, 12.0)
+            log.record(sid, start, ep)
+        assert _today(log).by_location == {"left calf": (2, 13.0)}

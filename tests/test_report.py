@@ -6,7 +6,7 @@ import math
 import re
 import statistics
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -359,6 +359,51 @@ def test_empty_log_and_one_episode_say_so_plainly(tmp_path: Path) -> None:
     text = Tables(out1.read_text()).plain
     assert "1 episode in 1.0 h of usable signal" in text
     assert "12.0 s" in text
+
+
+def test_a_spasm_seen_on_two_channels_of_one_location_counts_once(tmp_path: Path) -> None:
+    # Two electrodes on one calf: both see the spasm at 60 s (ch1 60-72 s, ch2 61-75 s,
+    # stronger), only ch1 sees the one at 300 s. The calf had two spasms, not three.
+    db = tmp_path / "two.db"
+    start = utc("2026-03-02T21:00:00")
+    with EpisodeLog(db) as log:
+        sid = log.start_session(
+            source="test",
+            signal="emg",
+            fs=FS,
+            started_at=start,
+            locations={"ch1": CALF, "ch2": CALF},
+            config={},
+            version="test",
+        )
+        for ch, a, b, peak, strength, typ in (
+            ("ch1", 60.0, 72.0, 50.0, 10.0, "tonic"),
+            ("ch2", 61.0, 75.0, 80.0, 14.0, "mixed"),
+            ("ch1", 300.0, 303.0, 40.0, 9.0, "tonic"),
+        ):
+            onset, offset = round(a * FS), round(b * FS)
+            ep = Episode(ch, CALF, "ended", onset, offset, onset + 500, FS, "uV", peak, 0.5 * peak,
+                         strength, typ)  # fmt: skip
+            log.record(sid, start, ep)
+        log.end_session(sid, utc("2026-03-02T22:00:00"))
+        data = summary.read_log(log)
+        page = render(log)
+    joined = summary.spasms(data.episodes)
+    assert [(e.start, e.duration_s, e.peak, e.strength_db, e.type, e.channels) for e in joined] == [
+        (utc("2026-03-02T21:01:00"), 15.0, 80.0, 14.0, "mixed", ("ch1", "ch2")),
+        (utc("2026-03-02T21:05:00"), 3.0, 40.0, 9.0, "tonic", ()),
+    ]
+    lo, hi = utc("2026-03-02T00:00:00"), utc("2026-03-03T00:00:00")
+    assert summary.summarise(data, lo, hi, CALF).count == 2
+    t = Tables(page)
+    assert "2 episodes in 1.0 h of usable signal" in t.plain
+    assert t.row("summary-table", CALF)[1] == "2"
+    assert "left calf (ch1, ch2) · mixed" in t.plain
+    # The live tally counts the same way, episode by episode as they end.
+    tally = summary.SpasmTally()
+    for e in sorted(data.episodes, key=lambda e: e.start + timedelta(seconds=e.duration_s)):
+        tally.add(e.location, e.start, e.start + timedelta(seconds=e.duration_s))
+    assert tally.by_location == {CALF: (2, 18.0)}
 
 
 def test_report_of_a_missing_log_is_one_clear_line(tmp_path: Path) -> None:
