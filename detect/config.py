@@ -172,25 +172,28 @@ class EpisodeConfig(_Frozen):
 
 
 class TypeConfig(_Frozen):
-    """Telling tonic, clonic and mixed apart, one window of the episode at a time.
+    """Telling tonic, clonic and mixed apart from the episode's windows.
 
-    The episode's last ``window_s`` is judged every half window (windows overlap by half, so
+    The episode's last ``window_s`` is measured every half window (windows overlap by half, so
     a short or changing episode still gets several looks).
-    Clonus is rhythmic at 3-8 Hz. sEMG: a window is clonic when its 10 ms frame amplitudes
-    (the square root of their power: power would let a single spike, a QRS residue on the
-    trunk, dominate) beat at 3-8 Hz: their autocorrelation at some period in that range
-    exceeds the one at half that period by ``rhythm_contrast`` (the amplitudes capped at the
-    window's 90th percentile first, so a QRS residue or a spike cannot decide it). Measured on simulated calf and
+    Clonus is rhythmic at 3-8 Hz. sEMG: a window's 10 ms frame amplitudes (the square root of
+    their power: power would let a single spike, a QRS residue on the trunk, dominate) beat
+    at 3-8 Hz when their autocorrelation at some period in that range exceeds the one at half
+    that period by ``rhythm_contrast`` (the amplitudes capped at the window's 90th percentile
+    first, so a QRS residue or a spike cannot decide it). Measured on simulated calf and
     lower-back recordings at 15 dB (seeds 77001-77008, apart from the benchmark's): clonic
     seconds give 0.79-1.32 (10th-90th percentile), sustained contraction 0.07-0.44; 0.6 lies
-    between. Accelerometer: a window is clonic when the
-    share of its 3-12 Hz movement power that lies in 3-8 Hz exceeds ``clonic_ratio_acc``
-    (white noise gives 5/9, a pure 3-8 Hz rhythm 1; the default lies between).
-    A mixed spasm has both components (Thomas et al. 2014): an episode is mixed when the
-    less common verdict fills at least ``mixed_share`` of its windows, otherwise it takes the
-    more common one. A quarter: on 12 simulated recordings apart from the benchmark's (seeds
-    77001-77012, 200 Hz-2 kHz, 4-20 dB, 119 episodes) it agreed with the truth most often
-    (82 %; 0.15: 80 %, 0.2: 81 %, 0.3: 82 %; the earlier rule, two whole seconds of each: 75 %).
+    between. Stretches of N windows are judged pooled, against ``rhythm_contrast`` scaled by
+    N ** -0.42 (see ``detect.detector.POOL_EXPONENT``), and a mixed spasm has both components
+    (Thomas et al. 2014): an episode is mixed when, split in two where its stretches differ
+    most (each at least ``mixed_share`` of its windows), one beats and the other does not.
+    Accelerometer: a window is clonic when the share of its 3-12 Hz movement power that lies
+    in 3-8 Hz exceeds ``clonic_ratio_acc`` (white noise gives 5/9, a pure 3-8 Hz rhythm 1; the
+    default lies between); the episode is mixed when the less common verdict fills at least
+    ``mixed_share`` of its windows, otherwise it takes the more common one. A quarter: on 12
+    simulated recordings apart from the benchmark's (seeds 77001-77012, 200 Hz-2 kHz, 4-20
+    dB, 119 episodes) the share rule agreed with the truth most often (82 %; 0.15: 80 %,
+    0.2: 81 %, 0.3: 82 %; the earlier rule, two whole seconds of each: 75 %).
     """
 
     band_low_hz: float = 3.0
