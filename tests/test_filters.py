@@ -1,4 +1,7 @@
+from collections.abc import Callable
+
 import numpy as np
+import numpy.typing as npt
 import pytest
 from scipy import signal
 
@@ -115,58 +118,57 @@ def test_a_mains_line_is_told_from_semg_alone(fs: float) -> None:
         assert detect_mains(emg + hum, fs, NotchConfig()) == grid
 
 
-def test_a_short_gap_is_filled_so_mains_hum_does_not_ring() -> None:
-    # 50 Hz hum 10x the sEMG: restarting the notches after a 30 ms gap leaves them ringing,
-    # filling the gap from the 0.1 s before it (whole mains periods) does not.
-    fs = 1000.0
-    rng = np.random.default_rng(5)
-    t = np.arange(4000) / fs
+HUM_FS = 1000.0
+HUM_SOS = np.vstack(
+    [bandpass_sos(20, 450, 4, HUM_FS, 0.9), notch_sos(NotchConfig(mains_hz=50), HUM_FS)]
+)
+
+
+def hum_ringing(
+    seed: int, gap: slice, after: slice
+) -> tuple[npt.NDArray[np.bool_], Callable[[SosFilter], float]]:
+    """4 s of sEMG under 50 Hz hum 10x as strong, the samples in ``gap`` lost: the lost mask
+    and how far a filter's output over ``after`` strays from the output without the gap."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(4000) / HUM_FS
     x = (rng.standard_normal(4000) + 10 * np.sin(2 * np.pi * 50 * t))[:, None]
-    sos = np.vstack([bandpass_sos(20, 450, 4, fs, 0.9), notch_sos(NotchConfig(mains_hz=50), fs)])
+    clean = SosFilter(HUM_SOS, 1).filter(x, np.zeros(4000, dtype=bool))
     lost = np.zeros(4000, dtype=bool)
-    lost[2000:2030] = True
-    clean = SosFilter(sos, 1).filter(x, np.zeros(4000, dtype=bool))
-    after = slice(2030, 2300)
+    lost[gap] = True
 
     def ring(f: SosFilter) -> float:
         y = f.filter(np.where(lost[:, None], 0.0, x), lost)
         return float(np.sqrt(np.mean((y[after] - clean[after]) ** 2)))
 
-    filling = SosFilter(sos, 1, fs, fill=True)
-    assert ring(filling) < 0.3 * ring(SosFilter(sos, 1))
+    return lost, ring
+
+
+def test_a_short_gap_is_filled_so_mains_hum_does_not_ring() -> None:
+    # Restarting the notches after a 30 ms gap leaves them ringing, filling the gap from
+    # the 0.1 s before it (whole mains periods) does not.
+    lost, ring = hum_ringing(5, slice(2000, 2030), slice(2030, 2300))
+    filling = SosFilter(HUM_SOS, 1, HUM_FS, fill=True)
+    assert ring(filling) < 0.3 * ring(SosFilter(HUM_SOS, 1))
     assert not filling.unfilled.any()
-    # A gap of 0.1 s or more (a lost link) is not filled: the filter restarts.
+    # A gap of 0.1 s or more is not filled with the default: the filter restarts.
     lost[2000:2100] = True
-    filling = SosFilter(sos, 1, fs, fill=True)
-    filling.filter(x, lost)
+    filling = SosFilter(HUM_SOS, 1, HUM_FS, fill=True)
+    filling.filter(np.zeros((4000, 1)), lost)
     assert filling.unfilled[2099]
 
 
 def test_a_gap_up_to_the_merge_gap_is_filled_period_by_period() -> None:
-    # 0.3 s lost in strong 50 Hz hum: the last 0.1 s repeated three times keeps the hum in
-    # phase, so the filter's output after the gap is close to the one it would have had.
-    fs = 1000.0
-    rng = np.random.default_rng(6)
-    t = np.arange(4000) / fs
-    x = (rng.standard_normal(4000) + 10 * np.sin(2 * np.pi * 50 * t))[:, None]
-    sos = np.vstack([bandpass_sos(20, 450, 4, fs, 0.9), notch_sos(NotchConfig(mains_hz=50), fs)])
-    clean = SosFilter(sos, 1).filter(x, np.zeros(4000, dtype=bool))
-    lost = np.zeros(4000, dtype=bool)
-    lost[2000:2300] = True
-    after = slice(2300, 2600)
-
-    def ring(f: SosFilter) -> float:
-        y = f.filter(np.where(lost[:, None], 0.0, x), lost)
-        return float(np.sqrt(np.mean((y[after] - clean[after]) ** 2)))
-
-    filling = SosFilter(sos, 1, fs, fill=0.5)
-    assert ring(filling) < 0.3 * ring(SosFilter(sos, 1))
+    # 0.3 s lost: the last 0.1 s repeated three times keeps the hum in phase, so the
+    # filter's output after the gap is close to the one it would have had.
+    lost, ring = hum_ringing(6, slice(2000, 2300), slice(2300, 2600))
+    filling = SosFilter(HUM_SOS, 1, HUM_FS, fill=0.5)
+    assert ring(filling) < 0.3 * ring(SosFilter(HUM_SOS, 1))
     assert not filling.unfilled.any()
     # Half a second is not filled, and no setting fills more than FILL_MAX_S.
     lost[2000:2500] = True
     for fill in (0.5, 2.0):
-        filling = SosFilter(sos, 1, fs, fill=fill)
-        filling.filter(x, lost)
+        filling = SosFilter(HUM_SOS, 1, HUM_FS, fill=fill)
+        filling.filter(np.zeros((4000, 1)), lost)
         assert filling.unfilled[2499]
         assert not filling.unfilled[2498]
     assert FILL_MAX_S < LINK_GAP_NOW_S  # a lost link is never filled

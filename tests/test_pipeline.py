@@ -26,17 +26,7 @@ SIM, WHOLE = simulated(5101, location="lower back", channels=2, seconds=60.0)
 
 def split(block: Block, cuts: list[int]) -> list[Block]:
     edges = [0, *sorted({min(c, block.n_samples) for c in cuts}), block.n_samples]
-    return [
-        Block(
-            block.samples[a:b],
-            block.fs,
-            block.start_index + a,
-            block.channels,
-            block.units,
-            block.lost[a:b],
-        )
-        for a, b in itertools.pairwise(edges)
-    ]
+    return [block.slice(a, b) for a, b in itertools.pairwise(edges)]
 
 
 def features_of(blocks: list[Block], location: str) -> list[np.ndarray]:
