@@ -186,7 +186,8 @@ class TypeConfig(_Frozen):
     between. Stretches of N windows are judged pooled, against ``rhythm_contrast`` scaled by
     N ** -0.42 (see ``detect.detector.POOL_EXPONENT``), and a mixed spasm has both components
     (Thomas et al. 2014): an episode is mixed when, split in two where its stretches differ
-    most (each at least ``mixed_share`` of its windows), one beats and the other does not.
+    most (each at least ``mixed_share`` of its windows), one beats clearly (1.3 times its
+    threshold, ``detect.detector.MIXED_STRICT``) and the other does not beat.
     Accelerometer: a window is clonic when the share of its 3-12 Hz movement power that lies
     in 3-8 Hz exceeds ``clonic_ratio_acc`` (white noise gives 5/9, a pure 3-8 Hz rhythm 1; the
     default lies between); the episode is mixed when the less common verdict fills at least

@@ -872,15 +872,18 @@ class ChannelDetector:
             a, b = float(seen[j]), n - float(seen[j])
             if a < least or b < least:
                 continue
-            ca, beat_a = beats(sums[j], a)
-            cb, beat_b = beats(sums[-1] - sums[j], b)
+            before, after = sums[j], sums[-1] - sums[j]
+            ca, beat_a = beats(before, a)
+            cb, beat_b = beats(after, b)
             gap = abs(ca - cb)
             if best is None or gap > best[0]:
                 # Mixed when the stretch with the stronger rhythm beats clearly (MIXED_STRICT)
                 # and the other does not beat at all.
-                top, top_n, other_beats = (sums[j], a, beat_b) if ca > cb else (
-                    sums[-1] - sums[j], b, beat_a)  # fmt: skip
-                best = (gap, beats(top, top_n, MIXED_STRICT)[1] and not other_beats)
+                if ca > cb:
+                    mixed = beats(before, a, MIXED_STRICT)[1] and not beat_b
+                else:
+                    mixed = beats(after, b, MIXED_STRICT)[1] and not beat_a
+                best = (gap, mixed)
         if best is not None and best[1]:
             return "mixed"
         return "clonic" if beats(sums[-1], n)[1] else "tonic"
