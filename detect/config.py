@@ -135,9 +135,15 @@ class ThresholdConfig(_Frozen):
     artefact cannot blow it up. ``spread`` False uses the fixed rules alone (as the AASM
     preset does).
 
-    A strong contraction ends when the envelope falls ``release_db`` below the episode's mean
-    level (14 dB: 20 % of its RMS amplitude, the fraction common fixed-fraction onset and
-    offset criteria use), even if some muscle tone above rest remains; None turns that off.
+    A confirmed contraction ends when the envelope falls ``release_db`` below the highest
+    envelope of the episode so far (14 dB: 20 % of its RMS amplitude, the fraction common
+    fixed-fraction-of-peak offset criteria use), even if some muscle tone above rest remains;
+    None turns that off. The peak, not the episode's mean: a mean drifts down while tone
+    holds the episode, so the tone would keep itself in and join two contractions (a Myo
+    armband's gestures 2.5 s apart: 8 of 10 found instead of 10). Not before confirmation,
+    so a short spasm's ramps are not cut under the minimum duration. When the envelope,
+    released, then falls to rest within the merge gap, the episode ends where it reached
+    rest: that is where a contraction fading out ended.
     """
 
     on_db: float = Field(default=4.5, ge=0)

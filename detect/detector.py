@@ -189,8 +189,10 @@ class ChannelDetector:
         self._onset_sample = 0
         self._cand_p: list[float] = []
         self._sum_p = 0.0
-        self._sum_db = 0.0
+        self._top_db = -math.inf
         self._n = 0
+        self._last_rest = 0
+        self._end_at: int | None = None
         self._peak_p = 0.0
         self._base_p = 0.0
         # The episode's last type window of frames (a ring), judged every half window.
@@ -387,9 +389,10 @@ class ChannelDetector:
                 keep = b + gate  # weak clonus: kept while it stays over rest
                 if keep < off:
                     off = keep
-            if self.state != IDLE and release_db is not None and self._n:
-                # The episode's mean level in dB, less the release margin.
-                release = self._sum_db / self._n - release_db
+            rest_off = off
+            if self.state == ACTIVE and release_db is not None:
+                # The episode's highest envelope, less the release margin.
+                release = self._top_db - release_db
                 if release > off:
                     off = release
             above_off = x > off
@@ -439,9 +442,11 @@ class ChannelDetector:
                     continue
             self._accumulate(frame_list[i], x, float(q[i]), float(r[i]), self._recent_p(k))
             if above_off:
-                self._last_above = k
+                self._last_above = self._last_rest = k
             else:
                 self._unbroken = False
+            if x > rest_off and self._last_rest == k - 1:
+                self._last_rest = k  # over rest since the last frame above the threshold
             if self.state == CANDIDATE and (
                 self._run_duration() >= self._min_duration
                 or (
@@ -457,6 +462,9 @@ class ChannelDetector:
                     self._onset_sample = self._onset_index()
                     events.append(self._episode("open", k, None))
             if k - self._last_above >= self._gap_frames:
+                if self._last_above < self._last_rest < k:
+                    # Released over tone, then down to rest: it ended where it first reached rest.
+                    self._end_at = self._last_rest
                 if self.state == ACTIVE and rhythm_on and self._recent_excess(k, b) > gate:
                     self._hold(k)
                     continue
@@ -626,7 +634,8 @@ class ChannelDetector:
             pos = self._pos(j)
             self._accumulate(self._blk_hp[pos], self._blk_hdb[pos], 0.0, 0.0, self._recent_p(j))
         self._held = 0
-        self._last_above = k
+        self._last_above = self._last_rest = k
+        self._end_at = None
         self._by_rhythm = True
         self.state = ACTIVE
         self.baseline_db, self.spread_db = self._snapshot
@@ -641,7 +650,7 @@ class ChannelDetector:
         for j in range(onset, k + 1):
             pos = self._pos(j)
             self._accumulate(self._blk_hp[pos], self._blk_hdb[pos], 0.0, 0.0, self._recent_p(j))
-        self._last_above = k
+        self._last_above = self._last_rest = k
         self.state = ACTIVE
         self._by_rhythm = True
         self._onset_sample = self._onset_index()
@@ -682,8 +691,10 @@ class ChannelDetector:
         self._last_above = k
         self._base_p = base_p
         self._sum_p = 0.0
-        self._sum_db = 0.0
+        self._top_db = -math.inf
         self._n = 0
+        self._last_rest = 0
+        self._end_at = None
         self._peak_p = 0.0
         self._ep_frames = 0
         self._clonic_windows = 0
@@ -697,7 +708,8 @@ class ChannelDetector:
         if self.state == CANDIDATE and len(self._cand_p) < self._cand_max:
             self._cand_p.append(frame_p)
         self._sum_p += frame_p
-        self._sum_db += level_db
+        if level_db > self._top_db:
+            self._top_db = level_db
         self._n += 1
         self._peak_p = max(self._peak_p, recent_p)
         j = self._ep_frames % self._type_frames
@@ -793,7 +805,8 @@ class ChannelDetector:
 
     def _offset_index(self) -> int:
         t = self.timing
-        end = (self._last_above + 1) * t.hop
+        last = self._last_above if self._end_at is None else self._end_at
+        end = (last + 1) * t.hop
         return round(end - (1 - t.fill) * t.window + t.hop / 2 - t.delay)
 
     def _on_db(self, b: float, spread: float) -> float:

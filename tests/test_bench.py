@@ -23,8 +23,8 @@ FLOORS = {
     "electrode-off": 0.9,
     "saturation": 0.9,
     "12-bit counts": 0.9,
-    "myo_forearm_s01_series1": 0.8,
-    "myo_forearm_s01_series2": 0.8,
+    "myo_forearm_s01_series1": 0.9,
+    "myo_forearm_s01_series2": 0.85,
 }
 
 

@@ -281,3 +281,29 @@ def test_a_spasm_goes_on_across_a_stall_shorter_than_the_merge_gap() -> None:
     cut = [e.offset_index for e in events if e.state == "interrupted"]
     for a, _ in gaps[::2]:  # each spasm's first gap (the second may come while settling)
         assert any(a - 0.5 * block.fs <= c <= a for c in cut)
+
+
+def shaped(db_at: list[tuple[float, float]], seed: int = 7, fs: float = 1000.0) -> Block:
+    """White noise whose level over rest follows ``db_at`` ((time s, dB) corners, linear)."""
+    t = np.arange(round(db_at[-1][0] * fs)) / fs
+    db = np.interp(t, *zip(*db_at, strict=True))
+    x = np.random.default_rng(seed).standard_normal(t.size) * 5.0 * 10 ** (db / 20)
+    return Block(x[:, None].astype(np.float32), fs, 0, ("ch1",), ("uV",))
+
+
+def test_tone_left_after_a_contraction_does_not_join_it_to_the_next() -> None:
+    # A contraction that builds up (1 s at 12 dB, 2 s at 20 dB over rest), then 4 s of tone
+    # between the off and on thresholds (2.5 dB over rest), then a second contraction.
+    corners = [(0, 0), (20, 0), (20, 12), (21, 12), (21, 20), (23, 20), (23, 2.5), (27, 2.5)]
+    corners += [(27, 20), (30, 20), (30, 0), (40, 0)]
+    events = [e for e in detect(DetectorConfig(), shaped(corners), "forearm") if e.state != "open"]
+    assert [(round(e.start_s), round(e.end_s)) for e in events] == [(20, 23), (27, 30)]
+
+
+def test_a_contraction_fading_out_ends_where_it_reaches_rest() -> None:
+    # 2 s at 30 dB over rest, then down to rest over 0.8 s (falling 14 dB under its peak
+    # 0.37 s into the fade, the release): the end is dated at rest, not at the release.
+    corners = [(0, 0), (20, 0), (20, 30), (22, 30), (22.8, 0), (30, 0)]
+    events = [e for e in detect(DetectorConfig(), shaped(corners), "left calf") if e.state != "open"]
+    assert len(events) == 1
+    assert 22.6 <= events[0].end_s <= 22.9
