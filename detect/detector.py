@@ -50,6 +50,9 @@ INITIAL_SPREAD_DB = 1.0
 #: lies for more than TWITCH_SHARE within TWITCH_S is one, however long the band-pass rings.
 TWITCH_S = 0.3
 TWITCH_SHARE = 0.8
+#: ... unless it is still going: its latest TWITCH_S holds at least this share of its densest
+#: (a jerk's band-passed ringing has died out by then: the 3-12 Hz band rings for ~35 ms).
+TWITCH_LATEST = 0.5
 #: The peak amplitude is the largest RMS over this long (the usual short sEMG RMS window).
 PEAK_WINDOW_S = 0.1
 #: A contraction is still going when most of the last NOW_S of frames are over the on
@@ -680,14 +683,18 @@ class ChannelDetector:
         if total <= 0 or n <= self._twitch_frames:
             return False
         c = np.concatenate([[0.0], np.cumsum(p)])
-        packed = float(np.max(c[self._twitch_frames :] - c[: -self._twitch_frames]))
-        return packed / total > TWITCH_SHARE
+        sums = c[self._twitch_frames :] - c[: -self._twitch_frames]
+        densest = float(np.max(sums))
+        if sums[-1] >= TWITCH_LATEST * densest:
+            return False  # the latest stretch is as strong: still going, not over like a jerk
+        return densest / total > TWITCH_SHARE
 
     def _begin(self, k: int, base_p: float) -> None:
         self.state = CANDIDATE
         self._unbroken = True
-        self._cand_p = []
         self._onset = self._rise if self._rise is not None else k
+        # From the rise on: the frames between it and the on threshold are the jerk's too.
+        self._cand_p = self._blk_hp[max(0, self._pos(self._onset)) : self._pos(k)]
         self._last_above = k
         self._base_p = base_p
         self._sum_p = 0.0

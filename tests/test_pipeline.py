@@ -138,6 +138,23 @@ def test_accelerometer_chain_finds_clonus_and_ignores_posture_and_jerks() -> Non
     assert {e["channel"] for e in episodes} == {"acc"}
 
 
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_a_short_contraction_is_not_taken_for_a_jerk(seed: int) -> None:
+    # 0.8 s of 6 Hz shaking that builds up over 0.4 s (a short tonic spasm), and a 0.15 s
+    # jerk three times as strong: the jerk's energy is packed and over, the spasm's spread
+    # from its rise on and still going when the twitch rule judges it.
+    fs = 50.0
+    t = np.arange(round(60 * fs)) / fs
+    x = np.random.default_rng(seed).normal(0.0, 0.003, (t.size, 3))
+    x[:, 2] += 1.0  # gravity
+    shake = np.interp(t, [20, 20.4, 20.7, 20.8], [0, 1, 1, 0]) * np.sin(2 * np.pi * 6 * t)
+    jerk = (np.abs(t - 40.075) <= 0.075) * np.sin(2 * np.pi * (t - 40) / 0.15)
+    x[:, 0] += 0.05 * shake + 0.15 * jerk
+    block = Block(x.astype(np.float32), fs, 0, ("acc_x", "acc_y", "acc_z"), ("g",) * 3)
+    events = detect(DetectorConfig(signal="acc"), block, "left ankle")
+    assert [round(e.start_s) for e in events if e.state != "open"] == [20]
+
+
 def test_a_gap_interrupts_an_episode_and_nothing_is_detected_inside_it() -> None:
     truth = SIM.truth[0]
     ch = SIM.sensor_names.index(truth.channel)
@@ -304,6 +321,8 @@ def test_a_contraction_fading_out_ends_where_it_reaches_rest() -> None:
     # 2 s at 30 dB over rest, then down to rest over 0.8 s (falling 14 dB under its peak
     # 0.37 s into the fade, the release): the end is dated at rest, not at the release.
     corners = [(0, 0), (20, 0), (20, 30), (22, 30), (22.8, 0), (30, 0)]
-    events = [e for e in detect(DetectorConfig(), shaped(corners), "left calf") if e.state != "open"]
+    events = [
+        e for e in detect(DetectorConfig(), shaped(corners), "left calf") if e.state != "open"
+    ]
     assert len(events) == 1
     assert 22.6 <= events[0].end_s <= 22.9
