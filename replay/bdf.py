@@ -28,8 +28,13 @@ from sensor.block import Block
 DIGITAL_MIN, DIGITAL_MAX = -8_388_608, 8_388_607
 #: Physical range by unit: sEMG +-100 mV (0.012 uV steps), acceleration +-16 g, counts as they are.
 PHYSICAL_RANGE = {"uV": 100_000.0, "g": 16.0, "counts": float(DIGITAL_MAX), "au": 100_000.0}
-#: Bytes of annotation text each record can carry (a multiple of 3: BDF samples are 3 bytes).
-ANNOTATION_BYTES = 240
+#: Bytes of annotation text each record can carry (a multiple of 3: BDF samples are 3 bytes):
+#: about a dozen annotations a record, so runs of lost notifications do not queue up.
+ANNOTATION_BYTES = 480
+#: The annotation that marks a run of lost samples.
+LOST = "signal lost"
+#: The annotation after which a record holds only padding.
+ENDS = "recording ends"
 #: fsync after this many records, so power loss costs at most this many seconds.
 FSYNC_RECORDS = 10
 RECORD_COUNT_OFFSET = 236
@@ -108,6 +113,8 @@ class BdfWriter:
         self.records = 0
         self._buffer = np.zeros((0, len(self.channels)), dtype=np.float32)
         self._pending: list[bytes] = []
+        self._n = 0  # samples written so far
+        self._lost_from: int | None = None  # where the current run of lost samples began
         self._scale = []
         for u in self.units:
             if u not in PHYSICAL_RANGE:
@@ -161,16 +168,29 @@ class BdfWriter:
 
     def annotate(self, onset_s: float, duration_s: float | None, text: str) -> None:
         """Queue an annotation (onset in seconds from sample 0; it may lie in the past)."""
-        onset = f"{self._frac + onset_s:+.3f}".encode()
-        dur = b"" if duration_s is None else b"\x15" + f"{duration_s:.3f}".encode()
+        # Microseconds: a sample's place at any rate spasmwatch reads (up to 20 kHz).
+        onset = f"{self._frac + onset_s:+.6f}".encode()
+        dur = b"" if duration_s is None else b"\x15" + f"{duration_s:.6f}".encode()
         clean = text.replace("\x14", " ").replace("\x15", " ").replace("\x00", " ").encode("utf-8")
         tal = onset + dur + b"\x14" + clean[: ANNOTATION_BYTES - 40] + b"\x14\x00"
         self._pending.append(tal)
 
     def write(self, block: Block) -> None:
-        """Add samples; every complete record goes to disk at once (lost samples are written as 0)."""
+        """Add samples; every complete record goes to disk at once.
+
+        Lost samples are written as 0 and each run of them as a ``signal lost`` annotation
+        (onset and duration), which :class:`EdfRecording` reads back as lost samples.
+        """
         if block.n_samples == 0:
             return
+        if self._lost_from is not None or block.lost.any():
+            edges = np.flatnonzero(np.diff(np.r_[self._lost_from is not None, block.lost]))
+            for i in edges + self._n:
+                if self._lost_from is None:
+                    self._lost_from = int(i)
+                else:
+                    self._annotate_lost(int(i))
+        self._n += block.n_samples
         self._buffer = (
             np.concatenate([self._buffer, block.samples])
             if len(self._buffer)
@@ -179,6 +199,12 @@ class BdfWriter:
         while len(self._buffer) >= self.per_record:
             self._write_record(self._buffer[: self.per_record])
             self._buffer = self._buffer[self.per_record :]
+
+    def _annotate_lost(self, stop: int) -> None:
+        assert self._lost_from is not None
+        a = self._lost_from
+        self.annotate(a / self.fs, (stop - a) / self.fs, LOST)
+        self._lost_from = None
 
     def _annotation_bytes(self) -> bytes:
         keep = (
@@ -205,10 +231,13 @@ class BdfWriter:
         """Write what is left (the last record padded with zeros and an end marker), then the count."""
         if self._fd < 0:
             return
+        if self._lost_from is not None:
+            self._annotate_lost(self._n)
         if len(self._buffer) or self._pending:
+            # The last record is padded (and annotations left over get records of their own):
+            # a reader stops at this mark.
             end_s = self.records * self.record_s + len(self._buffer) / self.fs
-            if len(self._buffer):
-                self.annotate(end_s, None, "recording ends")
+            self.annotate(end_s, None, ENDS)
             pad = np.zeros(
                 (self.per_record - len(self._buffer) % self.per_record) % self.per_record,
                 np.float32,
@@ -361,7 +390,16 @@ class EdfRecording:
         self.start = None if meas is None else meas + timedelta(seconds=head.fraction)
         self.info = RecordingInfo(self.path, self.channels, self.units, self.fs, self.start, {})
         self.truth = []
+        lost: list[tuple[int, int]] = []
+        #: Samples in the recording (the last record's padding left out).
+        self.n = self.raw.n_times
         for a in self.raw.annotations:
+            if a["description"] == ENDS:
+                self.n = min(self.n, round(float(a["onset"]) * self.fs))
+            if a["description"] == LOST:
+                first = round(float(a["onset"]) * self.fs)
+                lost.append((first, first + round(float(a["duration"]) * self.fs)))
+                continue
             words = str(a["description"]).split()
             if len(words) >= 3 and words[0] == "spasm":
                 self.truth.append(
@@ -372,26 +410,37 @@ class EdfRecording:
                         "type": words[2].rstrip(","),
                     }
                 )
+        #: Runs of lost samples ([first, stop) sample indices), from ``signal lost`` annotations.
+        self.lost = sorted(lost)
+        self._lost_first = np.array([r[0] for r in self.lost], dtype=np.int64)
+        self._lost_stop = np.array([r[1] for r in self.lost], dtype=np.int64)
 
     def blocks(self) -> Iterator[Block]:
-        """The recording as consecutive blocks of CHUNK_S seconds."""
-        n = self.raw.n_times
+        """The recording as consecutive blocks of CHUNK_S seconds, lost samples marked."""
+        n = self.n
         step = max(1, int(self.CHUNK_S * self.fs))
         for a in range(0, n, step):
             b = min(n, a + step)
             x = self.raw.get_data(picks=list(range(len(self.channels))), start=a, stop=b)
+            lost = np.zeros(b - a, dtype=bool)
+            # The runs that reach into [a, b): they neither overlap nor touch, so both ends sort.
+            lo = int(np.searchsorted(self._lost_stop, a, side="right"))
+            hi = int(np.searchsorted(self._lost_first, b, side="left"))
+            for first, stop in self.lost[lo:hi]:
+                lost[max(first, a) - a : min(stop, b) - a] = True
             yield Block(
                 (x / self._scale[:, None]).T.astype(np.float32),
                 self.fs,
                 a,
                 self.channels,
                 self.units,
+                lost,
             )
 
     def window(self, channel: str, start: int, stop: int) -> npt.NDArray[np.float64]:
         """One channel's samples ``[start, stop)`` (clipped to the file), in its units."""
         i = self.channels.index(channel)
-        a, b = max(0, start), min(self.raw.n_times, stop)
+        a, b = max(0, start), min(self.n, stop)
         if b <= a:
             return np.zeros(0)
         x = self.raw.get_data(picks=[i], start=a, stop=b)[0]

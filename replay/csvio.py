@@ -8,12 +8,15 @@ The contract (also in the README):
 - ``time`` is in seconds from the first sample, uniformly sampled within 1 % (the rate is
   inferred from it);
 - sEMG columns are in uV (or device counts with ``# units: counts``), one column per channel;
-  accelerometer columns come in groups of three (x, y, z in g), one group per sensor.
+  accelerometer columns come in groups of three (x, y, z in g), one group per sensor;
+- a lost sample (a dropped notification) is a row with its time and every other field empty
+  (``12.345,,``), so a replay sees the same gaps the live monitor saw.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -144,15 +147,24 @@ class CsvRecording:
         self._t_prev: float | None = None
         self._index = 0
 
-    def _read_rows(self, width: int) -> tuple[npt.NDArray[np.float64], list[int]] | None:
-        """Up to CHUNK_ROWS data rows as a float array, with their line numbers."""
+    def _read_rows(
+        self, width: int
+    ) -> tuple[npt.NDArray[np.float64], list[int], npt.NDArray[np.bool_]] | None:
+        """Up to CHUNK_ROWS data rows as a float array, with their line numbers and which
+        rows are lost samples (a time and nothing else: ``12.345,,``), read as 0."""
         lines: list[str] = []
         numbers: list[int] = []
+        lost_rows: list[int] = []
+        empty = "," * (width - 1)
+        zeros = ",0" * (width - 1)
         for raw in self._fh:
             self._line += 1
             s = raw.strip()
             if not s or s.startswith("#"):
                 continue
+            if s.endswith(empty) and s.count(",") == width - 1:
+                lost_rows.append(len(lines))
+                s = s[: -len(empty)] + zeros
             lines.append(s)
             numbers.append(self._line)
             if len(lines) >= CHUNK_ROWS:
@@ -173,6 +185,13 @@ class CsvRecording:
                         self.path, f"{len(fields)} fields, the header has {width}", n
                     ) from None
                 for col, v in enumerate(fields):
+                    if not v.strip():
+                        raise ReplayError(
+                            self.path,
+                            f"field {col + 1} is empty (a lost sample leaves every signal "
+                            "field empty)",
+                            n,
+                        ) from None
                     try:
                         float(v)
                     except ValueError:
@@ -184,7 +203,9 @@ class CsvRecording:
         if bad.any():
             r, c = np.argwhere(bad)[0]
             raise ReplayError(self.path, f"field {c + 1} is not a finite number", numbers[r])
-        return data, numbers
+        lost = np.zeros(len(lines), dtype=bool)
+        lost[lost_rows] = True
+        return data, numbers, lost
 
     def blocks(self) -> Iterator[Block]:
         """The recording as consecutive blocks of up to CHUNK_ROWS samples."""
@@ -192,7 +213,7 @@ class CsvRecording:
         width = len(info.channels) + 1
         try:
             while self._pending is not None:
-                data, numbers = self._pending
+                data, numbers, lost = self._pending
                 t = data[:, 0]
                 prev = t[0] - 1 / info.fs if self._t_prev is None else self._t_prev
                 steps = np.diff(np.concatenate([[prev], t])) * info.fs
@@ -212,6 +233,7 @@ class CsvRecording:
                     start_index=self._index,
                     channels=info.channels,
                     units=info.units,
+                    lost=lost,
                 )
                 self._index += len(data)
                 self._pending = self._read_rows(width)
@@ -262,17 +284,23 @@ class CsvWriter:
         self._decimals = max(6, math.ceil(math.log10(fs)) + 3)
 
     def write(self, block: Block) -> None:
-        """Append a block's samples (lost samples are written as they are held, 0)."""
+        """Append a block's samples; a lost sample is a row with its time and nothing else."""
         if block.n_samples == 0:
             return
         t = np.arange(block.start_index, block.stop_index) / self.fs
-        # 9 significant digits read back to the same float32 (IEEE 754 round trip).
-        np.savetxt(
-            self._fh,
-            np.column_stack([t, block.samples.astype(np.float64)]),
-            fmt=[f"%.{self._decimals}f"] + ["%.9g"] * block.n_channels,
-            delimiter=",",
-        )
+        edges = np.flatnonzero(np.diff(block.lost)) + 1
+        for a, b in itertools.pairwise([0, *edges.tolist(), block.n_samples]):
+            if block.lost[a]:
+                gap = "," * block.n_channels
+                self._fh.writelines(f"{x:.{self._decimals}f}{gap}\n" for x in t[a:b])
+                continue
+            # 9 significant digits read back to the same float32 (IEEE 754 round trip).
+            np.savetxt(
+                self._fh,
+                np.column_stack([t[a:b], block.samples[a:b].astype(np.float64)]),
+                fmt=[f"%.{self._decimals}f"] + ["%.9g"] * block.n_channels,
+                delimiter=",",
+            )
 
     def close(self) -> None:
         """Flush and close."""

@@ -97,7 +97,6 @@ class Recorder:
             transducers=[locations.get(c, "") for c in block.channels],
         )
         self._labels = {c: c.replace(" ", "_") for c in block.channels}
-        self._lost_from: int | None = None
         self._checked = 0.0
         self._check_disk()
 
@@ -117,16 +116,9 @@ class Recorder:
             self._stop(f"only {free // 2**20} MB free on the disk")
 
     def write(self, block: Block) -> None:
-        """Add a block; a run of lost samples becomes a "signal lost" annotation."""
+        """Add a block; each run of lost samples becomes a "signal lost" annotation."""
         if self.writer is None:
             return
-        if block.n_samples and block.lost.all():
-            if self._lost_from is None:
-                self._lost_from = block.start_index
-        elif self._lost_from is not None:
-            a = self._lost_from
-            self.writer.annotate(a / block.fs, (block.start_index - a) / block.fs, "signal lost")
-            self._lost_from = None
         try:
             self.writer.write(block)
         except OSError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from replay.bdf import BdfWriter, EdfRecording, record_seconds, repair
+from replay.bdf import ANNOTATION_BYTES, BdfWriter, EdfRecording, record_seconds, repair
 from replay.errors import ReplayError
 from sensor.block import Block
 
@@ -110,9 +110,8 @@ def test_damage_is_named_and_a_file_cut_after_a_closed_header_is_flagged(tmp_pat
     with pytest.raises(ReplayError, match=r"head.bdf: header cut short at byte 300"):
         EdfRecording(tmp_path / "head.bdf", "emg")
     cut = tmp_path / "cut.bdf"
-    cut.write_bytes(
-        whole[: 768 + 3 * 6240 + 500]
-    )  # 3 whole records (2 x 1000 + 80 samples of 3 bytes) and a piece
+    record = 2 * 1000 * 3 + ANNOTATION_BYTES  # 2 signals of 1000 3-byte samples, annotations
+    cut.write_bytes(whole[: 768 + 3 * record + 500])  # 3 whole records and a piece
     rec = EdfRecording(cut, "emg")
     assert rec.damaged
     assert sum(b.n_samples for b in rec.blocks()) == 3000
