@@ -242,7 +242,10 @@ class RhythmConfig(_Frozen):
     rest (over the merge gap) is held, not ended: if the same test passes on the frames since
     (``window_s`` of them, within twice that), clonus has followed a tonic start and the
     episode goes on; otherwise its end is reported then, with the offset it had. A new
-    contraction meanwhile ends it at once.
+    contraction meanwhile ends it at once, unless the last ``window_s`` of frames (the held
+    episode's end, the dip and the new rise) beat like clonus: then clonus weakened for a
+    moment and came back, and the episode goes on (a 10 s clonus on the lower back, split in
+    two at such a dip, is one again).
     Accelerometer clonus shows in its band power directly, so this is sEMG only.
     """
 

@@ -418,10 +418,14 @@ class ChannelDetector:
                     if self._rise is None:
                         self._rise = k
                     if x > self._on_db(b, spread):
-                        if self._held:
-                            events.append(self._finish("ended", k))
-                            self._held = 0
-                        self._begin(k, 10 ** (b / 10))
+                        if self._held and self._beats(k):
+                            # Clonus that weakened for a moment and comes back: the same spasm.
+                            self._resume(k, self._held)
+                        else:
+                            if self._held:
+                                events.append(self._finish("ended", k))
+                                self._held = 0
+                            self._begin(k, 10 ** (b / 10))
                 else:
                     self._rise = None
                 if self.state == IDLE:

@@ -254,3 +254,24 @@ def test_resting_noise_cut_into_episodes_is_seldom_called_mixed() -> None:
     assert len(verdicts) > 100
     assert verdicts.count("mixed") / len(verdicts) < 0.1
     assert verdicts.count("tonic") / len(verdicts) > 0.8
+
+
+def weakening_clonus(seed: int) -> Block:
+    """5 Hz clonus 20 dB over rest from 10 s to 18 s, but only 0 dB from 14 s to 14.8 s."""
+    fs = 1000.0
+    t = np.arange(round(30 * fs)) / fs
+    phase = (t * 5.0) % 1.0
+    bursts = np.where(phase < 0.5, np.sin(2 * np.pi * phase) ** 2, 0.0)
+    db = np.where((t >= 14) & (t < 14.8), 0.0, 20.0)
+    amp = 1.0 + np.where((t >= 10) & (t < 18), 10 ** (db / 20) * bursts, 0.0)
+    x = np.random.default_rng(seed).standard_normal(t.size) * 5.0 * amp
+    return Block(x[:, None].astype(np.float32), fs, 0, ("ch1",), ("uV",))
+
+
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_clonus_that_weakens_for_a_moment_stays_one_spasm(seed: int) -> None:
+    # Under the off threshold for more than the merge gap, but still beating at 5 Hz: the
+    # rise after it is the same clonus coming back, not a new spasm.
+    events = detect(DetectorConfig(), weakening_clonus(seed), "left calf")
+    ended = [(round(e.start_s), round(e.end_s), e.type) for e in events if e.state != "open"]
+    assert ended == [(10, 18, "clonic")]
