@@ -396,7 +396,7 @@ class EdfRecording:
         for a in self.raw.annotations:
             if a["description"] == ENDS:
                 self.n = min(self.n, round(float(a["onset"]) * self.fs))
-            if a["description"] == LOST:
+            elif a["description"] == LOST:
                 first = round(float(a["onset"]) * self.fs)
                 lost.append((first, first + round(float(a["duration"]) * self.fs)))
                 continue
