@@ -110,10 +110,25 @@ def test_resting_noise_gives_no_rhythm_episode(fs: float) -> None:
     assert [e for e in detect(DetectorConfig(), block, "left calf") if e.state != "open"] == []
 
 
+def weakening_clonus(seed: int) -> Block:
+    """5 Hz clonus 20 dB over rest from 10 s to 18 s, but only 0 dB from 14 s to 14.8 s."""
+    fs = 1000.0
+    t = np.arange(round(30 * fs)) / fs
+    phase = (t * 5.0) % 1.0
+    bursts = np.where(phase < 0.5, np.sin(2 * np.pi * phase) ** 2, 0.0)
+    db = np.where((t >= 14) & (t < 14.8), 0.0, 20.0)
+    amp = 1.0 + np.where((t >= 10) & (t < 18), 10 ** (db / 20) * bursts, 0.0)
+    x = np.random.default_rng(seed).standard_normal(t.size) * 5.0 * amp
+    return Block(x[:, None].astype(np.float32), fs, 0, ("ch1",), ("uV",))
+
+
+WEAKENING = weakening_clonus(1)
+
+
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(0, TONIC_THEN_CLONUS.n_samples), max_size=30))
 def test_rhythm_starts_and_held_ends_do_not_depend_on_chunking(cuts: list[int]) -> None:
-    for whole_block in (WEAK_CLONUS, TONIC_THEN_CLONUS):
+    for whole_block in (WEAK_CLONUS, TONIC_THEN_CLONUS, WEAKENING):
         whole = detect(DetectorConfig(), whole_block, "left calf")
         pipe = Pipeline(DetectorConfig(), FS, ("ch1",), ("uV",), "left calf")
         chunked = [e for b in split(whole_block, cuts) for e in pipe.process(b)] + pipe.flush()
@@ -254,18 +269,6 @@ def test_resting_noise_cut_into_episodes_is_seldom_called_mixed() -> None:
     assert len(verdicts) > 100
     assert verdicts.count("mixed") / len(verdicts) < 0.1
     assert verdicts.count("tonic") / len(verdicts) > 0.8
-
-
-def weakening_clonus(seed: int) -> Block:
-    """5 Hz clonus 20 dB over rest from 10 s to 18 s, but only 0 dB from 14 s to 14.8 s."""
-    fs = 1000.0
-    t = np.arange(round(30 * fs)) / fs
-    phase = (t * 5.0) % 1.0
-    bursts = np.where(phase < 0.5, np.sin(2 * np.pi * phase) ** 2, 0.0)
-    db = np.where((t >= 14) & (t < 14.8), 0.0, 20.0)
-    amp = 1.0 + np.where((t >= 10) & (t < 18), 10 ** (db / 20) * bursts, 0.0)
-    x = np.random.default_rng(seed).standard_normal(t.size) * 5.0 * amp
-    return Block(x[:, None].astype(np.float32), fs, 0, ("ch1",), ("uV",))
 
 
 @pytest.mark.parametrize("seed", range(1, 6))
