@@ -698,8 +698,12 @@ class ChannelDetector:
         self.state = CANDIDATE
         self._unbroken = True
         self._onset = self._rise if self._rise is not None else k
-        # From the rise on: the frames between it and the on threshold are the jerk's too.
-        self._cand_p = self._blk_hp[max(0, self._pos(self._onset)) : self._pos(k)]
+        # The twitch rule's frames, from the rise on: those before the on threshold count too.
+        self._cand_p = (
+            self._blk_hp[max(0, self._pos(self._onset)) : self._pos(k)][-self._cand_max :]
+            if self._check_twitch
+            else []
+        )
         self._last_above = k
         self._base_p = base_p
         self._sum_p = 0.0
@@ -717,7 +721,7 @@ class ChannelDetector:
     def _accumulate(
         self, frame_p: float, level_db: float, q: float, r: float, recent_p: float
     ) -> None:
-        if self.state == CANDIDATE and len(self._cand_p) < self._cand_max:
+        if self._check_twitch and self.state == CANDIDATE and len(self._cand_p) < self._cand_max:
             self._cand_p.append(frame_p)
         self._sum_p += frame_p
         if level_db > self._top_db:
