@@ -44,6 +44,13 @@ MIXED_STRICT = 1.3
 #: An episode keeps at most this many type windows' curves; past it, neighbours are pooled in
 #: pairs (the verdict's split points get coarser, its state stays bounded).
 MAX_TYPE_WINDOWS = 256
+#: Accelerometer: a spectrum's peak holds the power within this much of its frequency (the
+#: Hann window's main lobe is 2 Hz wide each side of a 1 s window's line; 1.5 Hz keeps most
+#: of a line and little of the noise beside it).
+PEAK_HZ = 1.5
+#: A peak up to half the 1 s window's resolution (1 Hz) above the clonus band still counts
+#: as in it: a clonus at 8 Hz is found at 7.6-8.1 Hz.
+PEAK_SLACK_HZ = 0.5
 #: The rest spread starts here (dB) and is learnt during the warm-up.
 INITIAL_SPREAD_DB = 1.0
 #: Twitches: brief jerks under 0.3 s are not spasms. An accelerometer candidate whose energy
@@ -91,7 +98,8 @@ class ChannelDetector:
     timing : FrameTiming
     channel, location, units : str
     clonic_ratio : float
-        Share of modulation power in the clonus band above which a second is clonic.
+        Accelerometer: share of the movement spectrum's power in its peak, when the peak lies
+        in the clonus band, over which a stretch is clonic.
     """
 
     def __init__(
@@ -126,6 +134,13 @@ class ChannelDetector:
             max(3, math.ceil(frame_fs / config.type.band_low_hz)) + 1,
         )
         self._use_rhythm = config.signal == "emg"
+        # Accelerometer: the type window's spectrum, zero-padded to an eighth of its
+        # resolution, over the movement band.
+        self._nfft = 8 * 2 ** math.ceil(math.log2(self._type_frames))
+        freqs = np.fft.rfftfreq(self._nfft, frame_s)
+        top = min(config.acc.high_hz, 0.45 * frame_fs)
+        self._spec_bins = np.flatnonzero((freqs >= config.type.band_low_hz) & (freqs <= top))
+        self._spec_hz = freqs[self._spec_bins]
         # Powers averaged over 30 ms: a few tens of samples even at 200 Hz, still a quarter
         # of the shortest clonus period (125 ms).
         self._smooth = max(1, round(RHYTHM_SMOOTH_S * frame_fs))
@@ -201,13 +216,11 @@ class ChannelDetector:
         self._base_p = 0.0
         # The episode's last type window of frames (a ring), judged every half window.
         self._win_p = np.zeros(self._type_frames)
-        self._win_q = np.zeros(self._type_frames)
-        self._win_r = np.zeros(self._type_frames)
+        self._win_m = np.zeros((self._type_frames, 3))
         self._ep_frames = 0
-        self._clonic_windows = 0
         self._windows = 0
-        # sEMG: each type window's contrast curve (its sum over the windows pooled in it, and
-        # how many), in order.
+        # Each type window's curve (sEMG: its rhythm contrast at each period; accelerometer:
+        # its movement spectrum), summed over the windows pooled in it, and how many, in order.
         self._curves: list[npt.NDArray[np.float64]] = []
         self._curve_n: list[int] = []
         # The last frames (powers and levels; at least ``_keep`` of them), and the first frame
@@ -280,8 +293,7 @@ class ChannelDetector:
         first_frame: int,
         frames: Sequence[float],
         levels: Sequence[float],
-        q: Sequence[float],
-        r: Sequence[float],
+        movement: npt.NDArray[np.float64] | None,
         usable: Sequence[bool],
         flat: Sequence[bool],
         bridged: Sequence[bool] | None = None,
@@ -294,8 +306,8 @@ class ChannelDetector:
             Mean square of each frame, units squared.
         levels : sequence of float
             Envelope power in dB (10 log10 of units squared).
-        q, r : sequence of float
-            Accelerometer movement power in the clonus band and in the whole band.
+        movement : ndarray, shape (n_frames, 3), or None
+            Accelerometer: the three band-passed axes (frame means); None for sEMG.
         usable : sequence of bool
             False where the signal was lost or is still settling.
         flat : sequence of bool
@@ -448,7 +460,9 @@ class ChannelDetector:
                         ):
                             events.append(self._episode("open", k, None))
                     continue
-            self._accumulate(frame_list[i], x, float(q[i]), float(r[i]), self._recent_p(k))
+            self._accumulate(
+                frame_list[i], x, None if movement is None else movement[i], self._recent_p(k)
+            )
             if above_off:
                 self._last_above = self._last_rest = k
             else:
@@ -640,7 +654,7 @@ class ChannelDetector:
         """Take back an episode held at frame ``held``: the frames since then are part of it."""
         for j in range(held + 1, k):
             pos = self._pos(j)
-            self._accumulate(self._blk_hp[pos], self._blk_hdb[pos], 0.0, 0.0, self._recent_p(j))
+            self._accumulate(self._blk_hp[pos], self._blk_hdb[pos], None, self._recent_p(j))
         self._held = 0
         self._last_above = self._last_rest = k
         self._end_at = None
@@ -657,7 +671,7 @@ class ChannelDetector:
         self._onset = onset
         for j in range(onset, k + 1):
             pos = self._pos(j)
-            self._accumulate(self._blk_hp[pos], self._blk_hdb[pos], 0.0, 0.0, self._recent_p(j))
+            self._accumulate(self._blk_hp[pos], self._blk_hdb[pos], None, self._recent_p(j))
         self._last_above = self._last_rest = k
         self.state = ACTIVE
         self._by_rhythm = True
@@ -713,13 +727,16 @@ class ChannelDetector:
         self._end_at = None
         self._peak_p = 0.0
         self._ep_frames = 0
-        self._clonic_windows = 0
         self._windows = 0
         self._curves = []
         self._curve_n = []
 
     def _accumulate(
-        self, frame_p: float, level_db: float, q: float, r: float, recent_p: float
+        self,
+        frame_p: float,
+        level_db: float,
+        move: npt.NDArray[np.float64] | None,
+        recent_p: float,
     ) -> None:
         if self._check_twitch and self.state == CANDIDATE and len(self._cand_p) < self._cand_max:
             self._cand_p.append(frame_p)
@@ -730,8 +747,8 @@ class ChannelDetector:
         self._peak_p = max(self._peak_p, recent_p)
         j = self._ep_frames % self._type_frames
         self._win_p[j] = frame_p
-        self._win_q[j] = q
-        self._win_r[j] = r
+        if move is not None:
+            self._win_m[j] = move
         self._ep_frames += 1
         over = self._ep_frames - self._type_frames
         if over >= 0 and over % self._type_hop == 0:
@@ -780,35 +797,42 @@ class ChannelDetector:
         """Judge the episode's last type window (or all of it, when shorter)."""
         n = min(self._ep_frames, self._type_frames)
         j = self._ep_frames % self._type_frames
-        if n == self._type_frames and j:
-            order = np.r_[j : self._type_frames, 0:j]
-            p, q, r = self._win_p[order], self._win_q[order], self._win_r[order]
-        else:
-            p, q, r = self._win_p[:n], self._win_q[:n], self._win_r[:n]
-        if self._use_rhythm:
-            curve = self._contrasts(p, cap=True)
-            if curve is None:
-                return
-            self._windows += 1
-            if self._curves and len(self._curves[-1]) != len(curve):
-                # Only an episode shorter than a window is judged on a shorter one, and then
-                # it is its only window.
-                return
-            self._curves.append(curve)
-            self._curve_n.append(1)
-            if len(self._curves) > MAX_TYPE_WINDOWS:
-                pairs = range(0, len(self._curves) - 1, 2)
-                curves = [self._curves[i] + self._curves[i + 1] for i in pairs]
-                counts = [self._curve_n[i] + self._curve_n[i + 1] for i in pairs]
-                if len(self._curves) % 2:
-                    curves.append(self._curves[-1])
-                    counts.append(self._curve_n[-1])
-                self._curves, self._curve_n = curves, counts
+        order = np.r_[j : self._type_frames, 0:j] if n == self._type_frames and j else np.arange(n)
+        curve = (
+            self._contrasts(self._win_p[order], cap=True)
+            if self._use_rhythm
+            else self._spectrum(self._win_m[order])
+        )
+        if curve is None:
             return
-        total = float(r.sum())
-        if total > 0:
-            self._windows += 1
-            self._clonic_windows += int(float(q.sum()) / total > self.clonic_ratio)
+        self._windows += 1
+        if self._curves and len(self._curves[-1]) != len(curve):
+            # Only an episode shorter than a window is judged on a shorter one, and then it is
+            # its only window.
+            return
+        self._curves.append(curve)
+        self._curve_n.append(1)
+        if len(self._curves) > MAX_TYPE_WINDOWS:
+            pairs = range(0, len(self._curves) - 1, 2)
+            curves = [self._curves[i] + self._curves[i + 1] for i in pairs]
+            counts = [self._curve_n[i] + self._curve_n[i + 1] for i in pairs]
+            if len(self._curves) % 2:
+                curves.append(self._curves[-1])
+                counts.append(self._curve_n[-1])
+            self._curves, self._curve_n = curves, counts
+
+    def _spectrum(self, move: npt.NDArray[np.float64]) -> npt.NDArray[np.float64] | None:
+        """Accelerometer: a window's movement spectrum over the band, the three axes summed.
+
+        Hann-windowed and zero-padded (``_nfft``). Left in power, not scaled, so that pooled
+        windows weigh by their movement; None when the window did not move at all.
+        """
+        if len(move) < 2:
+            return None
+        x = move - move.mean(axis=0)
+        spec = np.abs(np.fft.rfft(x * np.hanning(len(x))[:, None], self._nfft, axis=0)) ** 2
+        power: npt.NDArray[np.float64] = spec[self._spec_bins].sum(axis=1)
+        return power if float(power.sum()) > 0 else None
 
     # The envelope shows a contraction once it fills ``fill`` of the window, and lets go once
     # less than ``fill`` of it is left in the window: onset and offset are back-dated by that,
@@ -865,10 +889,44 @@ class ChannelDetector:
             return "unknown"
         if self._use_rhythm:
             return self._rhythm_type()
-        share = self._clonic_windows / self._windows
-        if min(share, 1 - share) >= self.config.type.mixed_share:
+        return self._spectrum_type()
+
+    def _clonus(self, spectrum: npt.NDArray[np.float64]) -> float:
+        """How clonic a (pooled) movement spectrum is: the share of its power within
+        ``PEAK_HZ`` of its highest peak when that peak lies in the clonus band, else 0."""
+        k = int(np.argmax(spectrum))
+        f = float(self._spec_hz[k])
+        if f > self.config.type.band_high_hz + PEAK_SLACK_HZ:
+            return 0.0
+        near = np.abs(self._spec_hz - f) <= PEAK_HZ
+        return float(spectrum[near].sum() / spectrum.sum())
+
+    def _spectrum_type(self) -> EpisodeType:
+        """Accelerometer: tonic, clonic or mixed from the movement's spectrum, pooled.
+
+        Clonus moves the limb at one rate in 3-8 Hz, so a stretch of windows is clonic when
+        its pooled spectrum peaks in that band and the peak holds ``clonic_ratio`` of the
+        power (tremor peaks over 8 Hz, a tonic spasm's broadband movement has no peak).
+        Split in two where the stretches differ most (each at least ``mixed_share`` of the
+        windows), the episode is mixed when one side is clearly clonic (``MIXED_STRICT``
+        times the threshold: the split is the best of many) and the other is not; otherwise
+        clonic when the whole is, else tonic.
+        """
+        sums = np.cumsum(np.vstack(self._curves), axis=0)
+        seen = np.cumsum(np.asarray(self._curve_n, dtype=np.float64))
+        n = float(seen[-1])
+        least = self.config.type.mixed_share * n
+        threshold = self.clonic_ratio
+        best: tuple[float, bool] | None = None
+        for j in range(len(seen) - 1):
+            if seen[j] < least or n - seen[j] < least:
+                continue
+            a, b = self._clonus(sums[j]), self._clonus(sums[-1] - sums[j])
+            if best is None or abs(a - b) > best[0]:
+                best = (abs(a - b), max(a, b) > MIXED_STRICT * threshold and min(a, b) <= threshold)
+        if best is not None and best[1]:
             return "mixed"  # both components, each a real part of it
-        return "clonic" if share > 0.5 else "tonic"
+        return "clonic" if self._clonus(sums[-1]) > threshold else "tonic"
 
     def _rhythm_type(self) -> EpisodeType:
         """sEMG: tonic, clonic or mixed from the type windows' contrast curves, pooled.

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal
 
 from detect.config import DetectorConfig
 from detect.detector import POWER_FLOOR, ChannelDetector, FrameTiming
@@ -54,9 +53,10 @@ class Features:
         Mean square of each frame, units squared.
     power : ndarray, shape (n_frames, n_channels)
         Envelope power (robust mean square over the envelope window), units squared.
-    q, r : ndarray, shape (n_frames, n_channels)
-        Accelerometer: movement power in the clonus band (3-8 Hz) and in the whole band
-        (zeros for sEMG, whose type comes from the rhythm of ``frames``).
+    movement : ndarray, shape (n_frames, 3 * n_channels)
+        Accelerometer: each channel's three band-passed axes (frame means, in channel
+        order), whose spectrum tells clonus from tremor; no columns for sEMG, whose type
+        comes from the rhythm of ``frames``.
     usable : ndarray, shape (n_frames,), bool
         False where samples were lost or the filters are still settling after a gap.
     bridged : ndarray, shape (n_frames,), bool
@@ -69,8 +69,7 @@ class Features:
     first_frame: int
     frames: Array
     power: Array
-    q: Array
-    r: Array
+    movement: Array
     usable: npt.NDArray[np.bool_]
     flat: npt.NDArray[np.bool_]
     bridged: npt.NDArray[np.bool_]
@@ -192,18 +191,7 @@ class Pipeline:
             delays = [
                 group_delay_s(sos, fs, math.sqrt(config.acc.low_hz * config.acc.high_hz))
             ] * len(self.channels)
-            t = config.type
-            self._acc_band = SosFilter(
-                signal.butter(
-                    2,
-                    [t.band_low_hz, min(t.band_high_hz, 0.45 * fs)],
-                    "bandpass",
-                    fs=fs,
-                    output="sos",
-                ),
-                len(self.columns),
-            )
-            clonic_ratio = t.clonic_ratio_acc
+            clonic_ratio = config.type.clonic_peak_acc
         timings = [
             FrameTiming(
                 hop=self.hop,
@@ -217,7 +205,7 @@ class Pipeline:
         ]
         self.timing = timings[0]
         n = len(self.channels)
-        n_features = n if config.signal == EMG else 3 * n
+        n_features = n if config.signal == EMG else 4 * n
         self._framer = Framer(self.hop, n_features)
         self._flat_framer = FlagFramer(self.hop, n)
         self._fill_framer = FlagFramer(self.hop, 1, at_least=1)
@@ -239,8 +227,6 @@ class Pipeline:
         """Forget the stream; the next block is its beginning."""
         for f, _ in self._filters:
             f.reset()
-        if self.config.signal == ACC:
-            self._acc_band.reset()
         self._framer.reset()
         self._flat_framer.reset()
         self._fill_framer.reset()
@@ -288,24 +274,19 @@ class Pipeline:
             sq = np.multiply(y, y)
             flat_flags = flat_cols
         else:
-            sq = np.empty((block.n_samples, 3 * n))
+            sq = np.empty((block.n_samples, 4 * n))
             flat_flags = np.empty((block.n_samples, n), dtype=bool)
-            band = self._acc_band.filter(y, unfilled)
             for j, ch in enumerate(self.channels):
                 c = list(ch.columns)
                 sq[:, j] = np.sum(y[:, c] ** 2, axis=1)
-                sq[:, n + j] = np.sum(band[:, c] ** 2, axis=1)
+                sq[:, n + 3 * j : n + 3 * j + 3] = y[:, c]
                 flat_flags[:, j] = flat_cols[:, c].all(axis=1)
-            sq[:, 2 * n : 3 * n] = sq[:, :n]
         first = self._framer.next_frame
         framed, frame_lost = self._framer.process(sq, unfilled)
         bridged = self._fill_framer.process((block.lost & ~unfilled)[:, None])[:, 0]
         p_frames = framed[:, :n]
         flat = self._flat_framer.process(flat_flags)
-        if emg:
-            q = r = np.zeros_like(p_frames)
-        else:
-            q, r = framed[:, n : 2 * n], framed[:, 2 * n : 3 * n]
+        movement = framed[:, n:]
         power = self._envelope.process(p_frames)
         since = self._since_lost
         if since >= self._settle_frames and not frame_lost.any() and not bridged.any():
@@ -318,7 +299,7 @@ class Pipeline:
                 usable[i] = since > self._settle_frames and not bridged[i]
         self._since_lost = since
         self.unusable_frames += int(np.count_nonzero(~usable))
-        return Features(first, p_frames, power, q, r, usable, flat, bridged)
+        return Features(first, p_frames, power, movement, usable, flat, bridged)
 
     def process(self, block: Block) -> list[Episode]:
         """Feed the next block of the stream; return the episode events it completes."""
@@ -370,16 +351,12 @@ class Pipeline:
         # One conversion to lists for all channels (the per-frame logic reads lists fastest).
         levels = (10 * np.log10(np.maximum(f.power, POWER_FLOOR))).T.tolist()
         frames, flat = f.frames.T.tolist(), f.flat.T.tolist()
-        if self.config.signal == EMG:  # no band powers: sEMG types come from the rhythm
-            q = r = [[0.0] * len(f.usable)] * len(self.detectors)
-        else:
-            q, r = f.q.T.tolist(), f.r.T.tolist()
+        emg = self.config.signal == EMG  # sEMG types come from the rhythm of the frames
         usable = f.usable.tolist()
         bridged = f.bridged.tolist() if f.bridged.any() else None
         for j, det in enumerate(self.detectors):
-            found = det.process(
-                f.first_frame, frames[j], levels[j], q[j], r[j], usable, flat[j], bridged
-            )
+            move = None if emg else f.movement[:, 3 * j : 3 * j + 3]
+            found = det.process(f.first_frame, frames[j], levels[j], move, usable, flat[j], bridged)
             if found:
                 events.extend(found)
         if len(events) > 1:

@@ -32,7 +32,7 @@ def split(block: Block, cuts: list[int]) -> list[Block]:
 def features_of(blocks: list[Block], location: str) -> list[np.ndarray]:
     pipe = Pipeline(DetectorConfig(), blocks[0].fs, blocks[0].channels, blocks[0].units, location)
     parts = [pipe.features(b) for b in blocks]
-    names = ("frames", "power", "q", "r", "usable", "flat")
+    names = ("frames", "power", "movement", "usable", "flat")
     return [np.concatenate([getattr(p, name) for p in parts]) for name in names]
 
 
@@ -153,6 +153,70 @@ def test_a_short_contraction_is_not_taken_for_a_jerk(seed: int) -> None:
     block = Block(x.astype(np.float32), fs, 0, ("acc_x", "acc_y", "acc_z"), ("g",) * 3)
     events = detect(DetectorConfig(signal="acc"), block, "left ankle")
     assert [round(e.start_s) for e in events if e.state != "open"] == [20]
+
+
+def ankle(parts: list[tuple[float, str, float]], seed: int, fs: float = 50.0) -> Block:
+    """A still ankle (gravity and sensor noise) that moves in the given ``(start_s, kind,
+    seconds)`` stretches, one after the other: ``"x Hz"`` shakes at x Hz (clonus under 8 Hz,
+    tremor over it), ``"broad"`` moves broadband over 3-12 Hz (no rhythm)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(60 * fs)) / fs
+    x = rng.normal(0.0, 0.003, (t.size, 3))
+    x[:, 2] += 1.0
+    for start, kind, seconds in parts:
+        on = (t >= start) & (t < start + seconds)
+        if kind == "broad":
+            move = np.convolve(rng.standard_normal(t.size), np.hanning(5), "same")
+            move = signal_band(move, fs)
+        else:
+            move = np.sqrt(2) * np.sin(2 * np.pi * float(kind.split()[0]) * t)
+        x[:, 0] += 0.05 * on * move
+    return Block(x.astype(np.float32), fs, 0, ("acc_x", "acc_y", "acc_z"), ("g",) * 3)
+
+
+def signal_band(x: np.ndarray, fs: float) -> np.ndarray:
+    from scipy import signal
+
+    y = signal.sosfilt(signal.butter(4, [3.0, 12.0], "bandpass", fs=fs, output="sos"), x)
+    return np.asarray(y / y.std())
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("3.2 Hz", "clonic"), ("5.5 Hz", "clonic"), ("7.8 Hz", "clonic"), ("10 Hz", "tonic")],
+)
+def test_accelerometer_clonus_anywhere_in_3_8_hz_is_clonic_and_tremor_is_not(
+    kind: str, expected: str
+) -> None:
+    # Clonus near either end of the band kept only half its power in a 3-8 Hz band-pass
+    # and read tonic; the movement's spectrum peak tells it at any rate in the band.
+    for seed in range(3):
+        events = detect(DetectorConfig(signal="acc"), ankle([(20, kind, 6)], seed), "ankle")
+        assert [(round(e.start_s), e.type) for e in events if e.state != "open"] == [(20, expected)]
+
+
+def test_accelerometer_tremor_then_clonus_is_mixed_and_broad_movement_tonic() -> None:
+    for seed in range(3):
+        parts = [(15, "10 Hz", 3), (18, "7.5 Hz", 3), (40, "broad", 6)]
+        events = detect(DetectorConfig(signal="acc"), ankle(parts, seed), "ankle")
+        assert [(round(e.start_s), e.type) for e in events if e.state != "open"] == [
+            (15, "mixed"),
+            (40, "tonic"),
+        ]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, 3000), max_size=30), st.integers(0, 5))
+def test_accelerometer_chunking_gives_the_same_episodes_and_types(
+    cuts: list[int], tiny: int
+) -> None:
+    block = ankle([(10, "10 Hz", 3), (13, "6 Hz", 4), (30, "4 Hz", 5), (45, "broad", 4)], 1)
+    cuts = cuts + [c + 1 for c in cuts[:tiny]] + cuts[:tiny]
+    whole = detect(DetectorConfig(signal="acc"), block, "ankle")
+    pipe = Pipeline(DetectorConfig(signal="acc"), block.fs, block.channels, block.units, "ankle")
+    chunked = [e for b in split(block, cuts) for e in pipe.process(b)] + pipe.flush()
+    assert chunked == whole
+    assert len([e for e in whole if e.state != "open"]) == 3
 
 
 def test_a_gap_interrupts_an_episode_and_nothing_is_detected_inside_it() -> None:
