@@ -123,6 +123,11 @@ class ChannelDetector:
         self._a_fall = 1 - math.exp(-frame_s / b.fall_tau_s)
         self._a_warm = 1 - math.exp(-frame_s / b.warmup_tau_s)
         self._a_spread = 1 - math.exp(-frame_s / config.threshold.spread_tau_s)
+        th = config.threshold
+        # The spread at which the on margin reaches its ceiling (``ThresholdConfig.on_max_db``).
+        self._spread_max = (
+            th.on_max_db / th.on_spread if th.on_max_db is not None and th.on_spread else math.inf
+        )
         self._warm_frames = round(b.warmup_s / frame_s)
         self._min_duration = config.episode.min_duration_s * timing.fs  # samples
         self._gap_frames = max(1, math.ceil(config.episode.merge_gap_s / frame_s - 1e-9))
@@ -175,6 +180,7 @@ class ChannelDetector:
             self._a_spread,
             self._rhythm_on,
             rh.gate_db,
+            self._spread_max,
         )
         # The idle fast path works in dB (the AASM preset's uV margins take the long way).
         self._quiet_ok = self._constants[0]
@@ -190,6 +196,7 @@ class ChannelDetector:
             self._rhythm_frames,
             self._rhythm_step,
             self._gate,
+            self._spread_max,
         )
         self.reset()
 
@@ -283,7 +290,9 @@ class ChannelDetector:
         deviation = min(
             abs(x - self.baseline_db), self.config.threshold.spread_cap * self.spread_db
         )
-        self.spread_db += (deviation - self.spread_db) * a_spread
+        self.spread_db = min(
+            self.spread_db + (deviation - self.spread_db) * a_spread, self._spread_max
+        )
         self.baseline_db += (x - self.baseline_db) * a
 
     # -- per frame ----------------------------------------------------------------------------
@@ -347,6 +356,7 @@ class ChannelDetector:
             a_spread,
             rhythm_on,
             gate,
+            smax,
         ) = self._constants
         frame_list, usable_list, flat_list = frames, usable, flat
         for i in range(len(levels)):
@@ -448,7 +458,8 @@ class ChannelDetector:
                     limit = cap * spread
                     if size > limit:
                         size = limit
-                    self.spread_db = spread + (size - spread) * a_spread
+                    spread = spread + (size - spread) * a_spread
+                    self.spread_db = spread if spread < smax else smax
                     self.baseline_db = b + dev * (a_rise if dev > 0 else a_fall)
                     if rhythm_on:
                         self._rest_p += (frame_list[i] - self._rest_p) * a_rise
@@ -523,7 +534,7 @@ class ChannelDetector:
         b = self.baseline_db
         if b is None:
             return i
-        (off_k, cap, settle, off_db, a_rise, a_fall, a_spread, rhythm_on, w, step, gate) = (
+        (off_k, cap, settle, off_db, a_rise, a_fall, a_spread, rhythm_on, w, step, gate, smax) = (
             self._idle_constants
         )
         if self._since_flat < settle:  # still settling after a flat stretch
@@ -567,6 +578,8 @@ class ChannelDetector:
             if size > limit:
                 size = limit
             spread = spread + (size - spread) * a_spread
+            if spread > smax:
+                spread = smax
             b = b + dev * (a_rise if dev > 0 else a_fall)
         else:
             j = stop

@@ -104,7 +104,49 @@ def myo(shared: Path) -> None:
         (HERE / f"{stem}.truth.json").write_text(json.dumps(truth, indent=1) + "\n")
 
 
+#: The biceps recording's first minute, to the end of its 15th cycle.
+BICEPS_S = 61.0
+
+
+def biceps(shared: Path) -> None:
+    folder = shared / "biosignalsnotebooks_emg"
+    with gzip.open(folder / "emg_fatigue.csv.gz", "rt") as fh:
+        x = np.loadtxt(fh, comments="#").astype(int)
+    fs = 1000.0
+    x = x[: round(BICEPS_S * fs)]
+    # The cycles, marked from the signal itself (no expert marked them): 0.25 s windows whose
+    # RMS, after removing the mean of the first second, exceeds 100 counts, runs of them
+    # joined across a single quieter window. Rest holds 3-20 counts, contraction 100-800.
+    w = round(0.25 * fs)
+    y = x - x[: round(fs)].mean()
+    rms = np.sqrt(np.mean(y[: len(y) // w * w].reshape(-1, w).astype(float) ** 2, axis=1))
+    on = rms > 100
+    on[1:-1] |= on[:-2] & on[2:]
+    edges = np.flatnonzero(np.diff(np.r_[0, on.astype(int), 0]))
+    truth = [
+        {"start": a * w / fs, "end": b * w / fs, "channel": "biceps"}
+        for a, b in zip(edges[::2], edges[1::2], strict=True)
+    ]
+    stem = "biceps_fatigue_1khz"
+    write_csv(
+        HERE / f"{stem}.csv",
+        fs,
+        ["biceps"],
+        x[:, None],
+        {
+            "source": "biosignalsnotebooks 0.6.14 (PLUX), signal_samples/emg_fatigue.h5, MIT licence",
+            "signal": "emg",
+            "location": "right arm (biceps brachii)",
+            "units": "counts",
+            "conversion": f"12-bit ADC counts as recorded, the first {BICEPS_S:g} s",
+            "truth": "cycles of flexion and extension, marked from the RMS (not by an expert)",
+        },
+    )
+    (HERE / f"{stem}.truth.json").write_text(json.dumps(truth, indent=1) + "\n")
+
+
 if __name__ == "__main__":
     root = Path(sys.argv[1] if len(sys.argv) > 1 else HERE.parent.parent / "shared" / "data")
     emggo(root)
     myo(root)
+    biceps(root)

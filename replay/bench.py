@@ -310,6 +310,12 @@ def suite(quick: bool = False) -> Iterator[Case]:
             tolerance_s=1.0,
             merge=True,
         ),
+        _real(
+            "biceps_fatigue_1khz",
+            "real: biceps, 1 kHz, 12-bit counts, cycles marked from the RMS (0.5 s tolerance)",
+            "right arm",
+            tolerance_s=0.5,
+        ),
     ):
         if case is not None:
             yield case

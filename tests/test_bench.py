@@ -25,6 +25,8 @@ FLOORS = {
     "12-bit counts": 0.9,
     "myo_forearm_s01_series1": 0.9,
     "myo_forearm_s01_series2": 0.85,
+    # 14 of its 15 cycles: the first begins in the detector's first 2 s, learning the rest.
+    "biceps_fatigue_1khz": 0.9,
 }
 
 
@@ -44,7 +46,7 @@ def test_f1_floor(results: dict[str, bench.Result], name: str) -> None:
     assert r.f1 >= FLOORS[name], bench.table_row(r)
 
 
-SIMULATED = [name for name in sorted(FLOORS) if not name.startswith("myo")]
+SIMULATED = [n for n in sorted(FLOORS) if not n.startswith(("myo", "biceps"))]
 
 
 def test_few_false_episodes_and_a_prompt_start_on_the_simulated_cases(
