@@ -274,6 +274,7 @@ class Pipeline:
             sq = np.multiply(y, y)
             flat_flags = flat_cols
         else:
+            # Each channel's movement power, then its three axes themselves (for the spectrum).
             sq = np.empty((block.n_samples, 4 * n))
             flat_flags = np.empty((block.n_samples, n), dtype=bool)
             for j, ch in enumerate(self.channels):
