@@ -25,7 +25,8 @@ FLOORS = {
     "12-bit counts": 0.9,
     "myo_forearm_s01_series1": 0.9,
     "myo_forearm_s01_series2": 0.85,
-    # 14 of its 15 cycles: the first begins in the detector's first 2 s, learning the rest.
+    # 14 of its 15 cycles: the first begins in the detector's first 3 s (the filters settle,
+    # then the rest is learnt).
     "biceps_fatigue_1khz": 0.9,
 }
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy import signal
 
 from detect import DetectorConfig, Pipeline, detect, preset
 from detect.errors import ConfigError
@@ -166,17 +167,15 @@ def ankle(parts: list[tuple[float, str, float]], seed: int, fs: float = 50.0) ->
     for start, kind, seconds in parts:
         on = (t >= start) & (t < start + seconds)
         if kind == "broad":
-            move = np.convolve(rng.standard_normal(t.size), np.hanning(5), "same")
-            move = signal_band(move, fs)
+            move = band_3_12(np.convolve(rng.standard_normal(t.size), np.hanning(5), "same"), fs)
         else:
             move = np.sqrt(2) * np.sin(2 * np.pi * float(kind.split()[0]) * t)
         x[:, 0] += 0.05 * on * move
     return Block(x.astype(np.float32), fs, 0, ("acc_x", "acc_y", "acc_z"), ("g",) * 3)
 
 
-def signal_band(x: np.ndarray, fs: float) -> np.ndarray:
-    from scipy import signal
-
+def band_3_12(x: np.ndarray, fs: float) -> np.ndarray:
+    """``x`` band-passed to 3-12 Hz (the accelerometer's movement band), unit RMS."""
     y = signal.sosfilt(signal.butter(4, [3.0, 12.0], "bandpass", fs=fs, output="sos"), x)
     return np.asarray(y / y.std())
 
