@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -919,27 +919,10 @@ class ChannelDetector:
 
         Clonus moves the limb at one rate in 3-8 Hz, so a stretch of windows is clonic when
         its pooled spectrum peaks in that band and the peak holds ``clonic_ratio`` of the
-        power (tremor peaks over 8 Hz, a tonic spasm's broadband movement has no peak).
-        Split in two where the stretches differ most (each at least ``mixed_share`` of the
-        windows), the episode is mixed when one side is clearly clonic (``MIXED_STRICT``
-        times the threshold: the split is the best of many) and the other is not; otherwise
-        clonic when the whole is, else tonic.
+        power (tremor peaks over 8 Hz, a tonic spasm's broadband movement has no peak); the
+        verdict as :meth:`_pooled_type` gives it.
         """
-        sums = np.cumsum(np.vstack(self._curves), axis=0)
-        seen = np.cumsum(np.asarray(self._curve_n, dtype=np.float64))
-        n = float(seen[-1])
-        least = self.config.type.mixed_share * n
-        threshold = self.clonic_ratio
-        best: tuple[float, bool] | None = None
-        for j in range(len(seen) - 1):
-            if seen[j] < least or n - seen[j] < least:
-                continue
-            a, b = self._clonus(sums[j]), self._clonus(sums[-1] - sums[j])
-            if best is None or abs(a - b) > best[0]:
-                best = (abs(a - b), max(a, b) > MIXED_STRICT * threshold and min(a, b) <= threshold)
-        if best is not None and best[1]:
-            return "mixed"  # both components, each a real part of it
-        return "clonic" if self._clonus(sums[-1]) > threshold else "tonic"
+        return self._pooled_type(lambda total, _: self._clonus(total), lambda _: self.clonic_ratio)
 
     def _rhythm_type(self) -> EpisodeType:
         """sEMG: tonic, clonic or mixed from the type windows' contrast curves, pooled.
@@ -947,46 +930,46 @@ class ChannelDetector:
         One window is noisy, so stretches of windows are judged together: a stretch beats
         when its pooled contrast (the best period of the windows' mean curve) clears
         ``rhythm_contrast * N ** -POOL_EXPONENT`` for its N windows (N at most
-        ``POOL_MAX_WINDOWS``). The episode is split in two where the stretches' pooled
-        contrasts differ most (each at least ``mixed_share`` of the windows): mixed when one
-        beats clearly (``MIXED_STRICT``) and the other does not (Thomas et al. 2014: both
-        components), otherwise clonic when the whole episode beats, else tonic. On 16
-        simulated recordings apart from the suite (seeds 77001-77016): 78 -> 84 % agreement
-        with the truth (against one window at a time, the verdict by share of windows).
+        ``POOL_MAX_WINDOWS``); the verdict as :meth:`_pooled_type` gives it. On 16 simulated
+        recordings apart from the suite (seeds 77001-77016): 78 -> 84 % agreement with the
+        truth (against one window at a time, the verdict by share of windows).
         """
-        counts = np.asarray(self._curve_n, dtype=np.float64)
-        sums = np.cumsum(np.vstack(self._curves), axis=0)
-        seen = np.cumsum(counts)
-        n = float(seen[-1])
         threshold = self.config.type.rhythm_contrast
+        return self._pooled_type(
+            lambda total, windows: float(np.max(total / windows)),
+            lambda windows: threshold * min(windows, POOL_MAX_WINDOWS) ** -POOL_EXPONENT,
+        )
 
-        def beats(
-            total: npt.NDArray[np.float64], windows: float, strict: float = 1.0
-        ) -> tuple[float, bool]:
-            c = float(np.max(total / windows))
-            return c, c > strict * threshold * min(windows, POOL_MAX_WINDOWS) ** -POOL_EXPONENT
+    def _pooled_type(
+        self,
+        score: Callable[[npt.NDArray[np.float64], float], float],
+        limit: Callable[[float], float],
+    ) -> EpisodeType:
+        """The verdict from the type windows' curves, pooled in stretches.
 
+        ``score(summed curve, windows)`` says how clonic a stretch is, ``limit(windows)`` how
+        clonic a stretch of that many windows must be. The episode is split in two where the
+        stretches' scores differ most (each at least ``mixed_share`` of the windows): mixed
+        when the more clonic one clears its limit clearly (``MIXED_STRICT``: the split is the
+        best of many) and the other does not clear it (Thomas et al. 2014: both components);
+        otherwise clonic when the whole episode clears its limit, else tonic.
+        """
+        sums = np.cumsum(np.vstack(self._curves), axis=0)
+        seen = np.cumsum(np.asarray(self._curve_n, dtype=np.float64))
+        n = float(seen[-1])
         least = self.config.type.mixed_share * n
         best: tuple[float, bool] | None = None
-        for j in range(len(counts) - 1):
+        for j in range(len(seen) - 1):
             a, b = float(seen[j]), n - float(seen[j])
             if a < least or b < least:
                 continue
-            before, after = sums[j], sums[-1] - sums[j]
-            ca, beat_a = beats(before, a)
-            cb, beat_b = beats(after, b)
-            gap = abs(ca - cb)
-            if best is None or gap > best[0]:
-                # Mixed when the stretch with the stronger rhythm beats clearly (MIXED_STRICT)
-                # and the other does not beat at all.
-                if ca > cb:
-                    mixed = beats(before, a, MIXED_STRICT)[1] and not beat_b
-                else:
-                    mixed = beats(after, b, MIXED_STRICT)[1] and not beat_a
-                best = (gap, mixed)
+            sa, sb = score(sums[j], a), score(sums[-1] - sums[j], b)
+            if best is None or abs(sa - sb) > best[0]:
+                (hi, n_hi), (lo, n_lo) = ((sa, a), (sb, b)) if sa > sb else ((sb, b), (sa, a))
+                best = (abs(sa - sb), hi > MIXED_STRICT * limit(n_hi) and lo <= limit(n_lo))
         if best is not None and best[1]:
-            return "mixed"
-        return "clonic" if beats(sums[-1], n)[1] else "tonic"
+            return "mixed"  # both components, each a real part of it
+        return "clonic" if score(sums[-1], n) > limit(n) else "tonic"
 
     def _episode(self, state: str, k: int, offset: int | None) -> Episode:
         mean_p = self._sum_p / max(self._n, 1)
