@@ -7,6 +7,7 @@ channel and keeps a fixed amount of state whatever the length of the stream.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,13 @@ PEAK_HZ = 1.5
 #: A peak up to half the 1 s window's resolution (1 Hz) above the clonus band still counts
 #: as in it: a clonus at 8 Hz is found at 7.6-8.1 Hz.
 PEAK_SLACK_HZ = 0.5
+#: The stream's start is checked for a contraction taken for rest this long after the warm-up
+#: (the resting level's rise time constant: the span over which the level learnt would
+#: otherwise stand).
+START_S = 30.0
+#: A mean absolute deviation is this many times the median one (normal data: sqrt(2/pi) /
+#: 0.6745).
+MAD_TO_MEAN = 1.18
 #: The rest spread starts here (dB) and is learnt during the warm-up.
 INITIAL_SPREAD_DB = 1.0
 #: Twitches: brief jerks under 0.3 s are not spasms. An accelerometer candidate whose energy
@@ -129,6 +137,7 @@ class ChannelDetector:
             th.on_max_db / th.on_spread if th.on_max_db is not None and th.on_spread else math.inf
         )
         self._warm_frames = round(b.warmup_s / frame_s)
+        self._start_frames = round(START_S / frame_s)
         self._min_duration = config.episode.min_duration_s * timing.fs  # samples
         self._gap_frames = max(1, math.ceil(config.episode.merge_gap_s / frame_s - 1e-9))
         self._type_frames = max(1, round(config.type.window_s / frame_s))
@@ -245,6 +254,16 @@ class ChannelDetector:
         self._held = 0  # frame where an episode was held (0: not held)
         self._unbroken = False  # the candidate has stayed over the off threshold throughout
         self._snapshot: tuple[float | None, float] = (None, INITIAL_SPREAD_DB)
+        # The stream's start, while the rest learnt in the warm-up may be a contraction (see
+        # :meth:`_start_check`): the first usable frame, when the check ends, the movement
+        # blocks since the warm-up's (the accelerometer's type needs them to run the start
+        # again), the current run of frames under the resting level (its first frame and the
+        # resting level then).
+        self._start_from: int | None = None
+        self._start_until = 0
+        self._start_m: list[npt.NDArray[np.float64]] = []
+        self._drop: tuple[int, float] | None = None
+        self._warm_min = math.inf  # the warm-up's lowest envelope, dB
 
     @property
     def flat_s(self) -> float:
@@ -332,9 +351,12 @@ class ChannelDetector:
             self._blk_base = first_frame
         self._blk_hp.extend(frames)
         self._blk_hdb.extend(levels)
+        starting = self.baseline_db is None or self._start_from is not None
+        if starting and movement is not None:
+            self._start_m.append(np.array(movement))  # a copy: the block's arrays are not ours
         skip = 0
         blocked: list[int] | None = None
-        if self._quiet_ok and self.state == IDLE and not self._held and not self._warm:
+        if self._quiet_ok and self.state == IDLE and not self._held and not starting:
             # The usual live block: a few quiet frames, taken without the rest of the set-up.
             blocked = _blocked(usable, flat)
             skip = self._idle_run(first_frame, 0, frames, levels, blocked)
@@ -362,7 +384,13 @@ class ChannelDetector:
         for i in range(len(levels)):
             if i < skip:
                 continue
-            if in_db and self.state == IDLE and not self._held and not self._warm:
+            if (
+                in_db
+                and self.state == IDLE
+                and not self._held
+                and not self._warm
+                and self._start_from is None
+            ):
                 if blocked is None:
                     blocked = _blocked(usable, flat)
                 skip = self._idle_run(first_frame, i, frames, levels, blocked)
@@ -387,6 +415,8 @@ class ChannelDetector:
                 elif self.state == ACTIVE:
                     events.append(self._finish("interrupted", k))
                 self._idle(k)
+                if self._start_from is not None:
+                    self._end_start_check()
                 self._valid_from = k + 1
                 self._wsum = 0.0
                 continue
@@ -400,7 +430,11 @@ class ChannelDetector:
                 self.baseline_db = b = x
                 self._rest_p = frame_list[i]
                 self._warm = self._warm_frames
+                self._start_from = k
+                self._start_until = k + self._warm_frames + self._start_frames
             if self._warm > 0:
+                if x < self._warm_min:
+                    self._warm_min = x
                 self._track_rest(x, self._a_warm, self._a_warm)
                 self._rest_p += (frame_list[i] - self._rest_p) * self._a_warm
                 self._warm -= 1
@@ -451,6 +485,13 @@ class ChannelDetector:
                             self._begin(k, 10 ** (b / 10))
                 else:
                     self._rise = None
+                if self.state != IDLE or self._held:
+                    self._end_start_check()
+                elif self._start_from is not None:
+                    restart = self._start_check(k, x, b)
+                    if restart is not None:
+                        events.extend(restart)
+                        continue
                 if self.state == IDLE:
                     # The resting level and its spread follow the signal (inlined _track_rest).
                     dev = x - b
@@ -504,13 +545,15 @@ class ChannelDetector:
                 if self.state == ACTIVE:
                     events.append(self._finish("ended", k))
                 self._idle(k)
+        if self.baseline_db is None:
+            self._start_m.clear()  # no frame of it will be the warm-up's
         self._trim()
         return events
 
     def _trim(self) -> None:
         """Forget frames older than the history needs, now and then (it stays bounded)."""
         drop = len(self._blk_hp) - self._keep
-        if drop > self._keep:
+        if drop > self._keep and self._start_from is None:
             del self._blk_hp[:drop]
             del self._blk_hdb[:drop]
             self._blk_base += drop
@@ -601,6 +644,73 @@ class ChannelDetector:
             events.append(self._finish("interrupted", next_frame))
         self._idle(next_frame)
         return events
+
+    # -- the stream's start -------------------------------------------------------------------
+
+    def _end_start_check(self) -> None:
+        self._start_from = None
+        self._start_m = []
+        self._drop = None
+
+    def _start_check(self, k: int, x: float, b: float) -> list[Episode] | None:
+        """Whether the stream began in a contraction; if so, its episodes (else None).
+
+        The warm-up takes whatever it sees for rest, and a contraction there also inflates the
+        spread it learns, so this check keeps to the fixed margins. Within ``START_S`` after
+        the warm-up, when the envelope has stayed ``off_db`` under the resting level for the
+        merge gap, those frames are a rest candidate (their median and median deviation); it
+        must lie at most ``off_db`` over the warm-up's quietest frame (a contraction that
+        eases off is not rest). If the level the warm-up learnt clears the on threshold over
+        it, the warm-up saw a contraction, and the frames since the stream's first usable one
+        are run again from that rest (:meth:`_restart`).
+        """
+        if k >= self._start_until:
+            self._end_start_check()
+            return None
+        if x >= b - self._constants[7]:
+            self._drop = None
+            return None
+        if self._drop is None:
+            self._drop = (k, b)
+        first, b0 = self._drop
+        if k - first + 1 < self._gap_frames:
+            return None
+        hi = self._pos(k) + 1
+        lo = hi - self._gap_frames
+        levels = np.asarray(self._blk_hdb[lo:hi])
+        rest = float(np.median(levels))
+        spread = max(INITIAL_SPREAD_DB, MAD_TO_MEAN * float(np.median(np.abs(levels - rest))))
+        spread = min(spread, self._spread_max)
+        if rest > self._warm_min + self._constants[7] or self._on_db(rest, spread) >= b0:
+            return None  # not as low as the warm-up's quietest, or not under its level
+        return self._restart(k, rest, spread, float(np.median(self._blk_hp[lo:hi])))
+
+    def _restart(self, k: int, rest_db: float, spread: float, rest_p: float) -> list[Episode]:
+        """Run the frames since the stream's first usable one again, from the rest ``rest_db``.
+
+        The detector starts afresh at that rest and is fed the frames it kept (none are
+        forgotten while the start is checked); what it finds is said now, at frame ``k``.
+        """
+        start = self._start_from
+        assert start is not None
+        lo, hi = self._pos(start), self._pos(k) + 1
+        hp, hdb = self._blk_hp[lo:hi], self._blk_hdb[lo:hi]
+        tail_hp, tail_hdb = self._blk_hp[hi:], self._blk_hdb[hi:]
+        move = None
+        if self._start_m:
+            seen = np.concatenate(self._start_m)
+            # The movement blocks kept begin with the block the history began with.
+            first = k + 1 + len(tail_hp) - len(seen)
+            move = seen[start - first : k + 1 - first]
+        self.reset()
+        self.baseline_db, self.spread_db, self._rest_p = rest_db, spread, rest_p
+        self._valid_from = start
+        n = len(hp)
+        events = self.process(start, hp, hdb, move, [True] * n, [False] * n)
+        self._blk_hp.extend(tail_hp)
+        self._blk_hdb.extend(tail_hdb)
+        decided = (k + 1) * self.timing.hop
+        return [dataclasses.replace(e, decided_index=decided) for e in events]
 
     # -- episode bookkeeping ------------------------------------------------------------------
 

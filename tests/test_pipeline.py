@@ -389,3 +389,85 @@ def test_a_contraction_fading_out_ends_where_it_reaches_rest() -> None:
     ]
     assert len(events) == 1
     assert 22.6 <= events[0].end_s <= 22.9
+
+
+# A stream that begins in a contraction: 20 dB over rest until 4 s, then a second at 10-13 s.
+IN_CONTRACTION = [(0, 20), (4, 20), (4, 0), (10, 0), (10, 20), (13, 20), (13, 0), (20, 0)]
+
+
+@pytest.mark.parametrize(
+    ("corners", "first"),
+    [
+        # Already going when the stream began: dated from the first usable frame (1 s).
+        (IN_CONTRACTION, (1.0, 4.0)),
+        # Beginning in the warm-up (1-3 s) and going on after it.
+        (
+            [(0, 0), (2.5, 0), (2.5, 20), (6, 20), (6, 0), (10, 0), *IN_CONTRACTION[4:]],
+            (2.5, 6.0),
+        ),
+        # Weak: 8 dB over rest.
+        ([(0, 8), (4, 8), (4, 0), (10, 0), (10, 20), (13, 20), (13, 0), (20, 0)], (1.0, 4.0)),
+        # Easing off by 6 dB before it ends: still one contraction.
+        (
+            [(0, 20), (3, 20), (8, 14), (8, 0), (12, 0), (12, 20), (15, 20), (15, 0), (20, 0)],
+            (1.0, 8.0),
+        ),
+    ],
+)
+def test_a_contraction_taken_for_rest_in_the_warm_up_is_found_once_rest_follows(
+    corners: list[tuple[float, float]], first: tuple[float, float]
+) -> None:
+    # The warm-up learns the contraction as rest; once the envelope has stayed well under it
+    # for the merge gap, the start is run again from the rest found then.
+    second = corners[-5][0]
+    for seed in (7, 8, 9):
+        events = detect(DetectorConfig(), shaped(corners, seed), "left calf")
+        done = [e for e in events if e.state != "open"]
+        assert len(done) == 2
+        assert done[0].start_s == pytest.approx(first[0], abs=0.15)
+        assert done[0].end_s == pytest.approx(first[1], abs=0.15)
+        assert (done[0].strength_db or 0.0) > 5
+        assert done[1].start_s == pytest.approx(second, abs=0.15)
+        # Reported once the rest after it was seen, within a second of its end.
+        opened = next(e for e in events if e.state == "open")
+        assert first[1] < opened.decided_index / opened.fs < first[1] + 1.0
+
+
+@pytest.mark.parametrize("corners", [[(0, 8), (5, 0), (40, 0)], [(0, 8), (30, 0), (40, 0)]])
+def test_rest_growing_quieter_at_the_start_is_not_a_contraction(
+    corners: list[tuple[float, float]],
+) -> None:
+    # Over 4 s and over 30 s (electrodes settling): the resting level follows it down.
+    for seed in (7, 8, 9):
+        assert detect(DetectorConfig(), shaped(corners, seed), "left calf") == []
+
+
+def test_accelerometer_clonus_from_the_stream_start_is_found() -> None:
+    for seed in range(3):
+        block = ankle([(0, "6 Hz", 5), (20, "6 Hz", 4)], seed)
+        events = detect(DetectorConfig(signal="acc"), block, "ankle")
+        assert [
+            (round(e.start_s), round(e.end_s), e.type) for e in events if e.state != "open"
+        ] == [
+            (1, 5, "clonic"),
+            (20, 24, "clonic"),
+        ]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, 20_000), max_size=30), st.integers(0, 5), st.booleans())
+def test_the_start_run_again_gives_the_same_episodes_for_any_chunking(
+    cuts: list[int], tiny: int, acc: bool
+) -> None:
+    if acc:
+        block = ankle([(0, "6 Hz", 5), (20, "broad", 4)], 3)
+        config, location = DetectorConfig(signal="acc"), "ankle"
+    else:
+        block, config, location = shaped(IN_CONTRACTION, 7), DetectorConfig(), "left calf"
+    cuts = [round(c * block.n_samples / 20_000) for c in cuts]
+    cuts = cuts + [c + 1 for c in cuts[:tiny]] + cuts[:tiny]
+    whole = detect(config, block, location)
+    pipe = Pipeline(config, block.fs, block.channels, block.units, location)
+    chunked = [e for b in split(block, cuts) for e in pipe.process(b)] + pipe.flush()
+    assert chunked == whole
+    assert len([e for e in whole if e.state != "open"]) == 2
