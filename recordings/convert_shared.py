@@ -104,45 +104,59 @@ def myo(shared: Path) -> None:
         (HERE / f"{stem}.truth.json").write_text(json.dumps(truth, indent=1) + "\n")
 
 
-#: The biceps recording's first minute, to the end of its 15th cycle.
+#: The biceps fatigue recording's first minute, to the end of its 15th cycle.
 BICEPS_S = 61.0
 
 
-def biceps(shared: Path) -> None:
-    folder = shared / "biosignalsnotebooks_emg"
-    with gzip.open(folder / "emg_fatigue.csv.gz", "rt") as fh:
-        x = np.loadtxt(fh, comments="#").astype(int)
-    fs = 1000.0
-    x = x[: round(BICEPS_S * fs)]
-    # The cycles, marked from the signal itself (no expert marked them): 0.25 s windows whose
-    # RMS, after removing the mean of the first second, exceeds 100 counts, runs of them
-    # joined across a single quieter window. Rest holds 3-20 counts, contraction 100-800.
+def rms_marks(x: np.ndarray, fs: float, over: float, channel: str) -> list[dict[str, object]]:
+    """Contractions marked from the signal itself (no expert marked them): 0.25 s windows
+    whose RMS, after removing the mean of the first second, exceeds ``over`` counts, runs of
+    them joined across a single quieter window."""
     w = round(0.25 * fs)
     y = x - x[: round(fs)].mean()
     rms = np.sqrt(np.mean(y[: len(y) // w * w].reshape(-1, w).astype(float) ** 2, axis=1))
-    on = rms > 100
+    on = rms > over
     on[1:-1] |= on[:-2] & on[2:]
     edges = np.flatnonzero(np.diff(np.r_[0, on.astype(int), 0]))
-    truth = [
-        {"start": a * w / fs, "end": b * w / fs, "channel": "biceps"}
+    return [
+        {"start": a * w / fs, "end": b * w / fs, "channel": channel}
         for a, b in zip(edges[::2], edges[1::2], strict=True)
     ]
-    stem = "biceps_fatigue_1khz"
-    write_csv(
-        HERE / f"{stem}.csv",
-        fs,
-        ["biceps"],
-        x[:, None],
-        {
-            "source": "biosignalsnotebooks 0.6.14 (PLUX), signal_samples/emg_fatigue.h5, MIT licence",
-            "signal": "emg",
-            "location": "right arm (biceps brachii)",
-            "units": "counts",
-            "conversion": f"12-bit ADC counts as recorded, the first {BICEPS_S:g} s",
-            "truth": "cycles of flexion and extension, marked from the RMS (not by an expert)",
-        },
-    )
-    (HERE / f"{stem}.truth.json").write_text(json.dumps(truth, indent=1) + "\n")
+
+
+def biceps(shared: Path) -> None:
+    """Two biceps recordings from PLUX: cycles to fatigue (12 bit) and bursts (16 bit)."""
+    folder = shared / "biosignalsnotebooks_emg"
+    fs = 1000.0
+    # (file, name here, seconds kept, RMS over which a window is a contraction, what it is):
+    # the fatigue recording's rest holds 3-20 counts and its contractions 100-800; the
+    # bursts' rest 95-385 (tone left after a burst) and its bursts 500-4000.
+    for source, stem, seconds, over, what in (
+        ("emg_fatigue", "biceps_fatigue_1khz", BICEPS_S, 100, "cycles of flexion and extension"),
+        ("emg_bursts", "biceps_bursts_1khz", None, 500, "bursts of contraction"),
+    ):
+        with gzip.open(folder / f"{source}.csv.gz", "rt") as fh:
+            x = np.loadtxt(fh, comments="#").astype(int)
+        if seconds is not None:
+            x = x[: round(seconds * fs)]
+        kept = f"the first {seconds:g} s" if seconds is not None else "all of it"
+        bits = 12 if source == "emg_fatigue" else 16
+        write_csv(
+            HERE / f"{stem}.csv",
+            fs,
+            ["biceps"],
+            x[:, None],
+            {
+                "source": f"biosignalsnotebooks 0.6.14 (PLUX), signal_samples/{source}.h5, MIT licence",
+                "signal": "emg",
+                "location": "right arm (biceps brachii)",
+                "units": "counts",
+                "conversion": f"{bits}-bit ADC counts as recorded, {kept}",
+                "truth": f"{what}, marked from the RMS (not by an expert)",
+            },
+        )
+        truth = rms_marks(x, fs, over, "biceps")
+        (HERE / f"{stem}.truth.json").write_text(json.dumps(truth, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -316,6 +316,12 @@ def suite(quick: bool = False) -> Iterator[Case]:
             "right arm",
             tolerance_s=0.5,
         ),
+        _real(
+            "biceps_bursts_1khz",
+            "real: biceps, 1 kHz, 16-bit counts, bursts marked from the RMS (0.5 s tolerance)",
+            "right arm",
+            tolerance_s=0.5,
+        ),
     ):
         if case is not None:
             yield case

@@ -451,7 +451,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for case in cases:
         if not args.json:
             duration = case.block.n_samples / case.block.fs
-            print(f"{case.name}: {case.what} ({duration / 60:.0f} min)", flush=True)
+            length = f"{duration / 60:.0f} min" if duration >= 90 else f"{duration:.0f} s"
+            print(f"{case.name}: {case.what} ({length})", flush=True)
         for r in [bench.run_ours(case)] + [bench.run_baseline(m, case) for m in methods]:
             results.append(r)
             print(bench.as_json(r) if args.json else bench.table_row(r), flush=True)
