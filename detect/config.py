@@ -140,9 +140,10 @@ class ThresholdConfig(_Frozen):
     (the Myo armband's second series up to 63 dB, cyclic biceps contractions 30-40 dB),
     and contractions 20-30 dB over rest went unseen: 4 of about 30 cycles of a 2 min biceps
     fatigue recording were found (29 with the ceiling), none of 9 biceps bursts in a 28 s
-    one (5; the other 4, in its first seconds, were learnt as rest until the start check). On the simulated cases the margin stays under 11 dB, so nothing there
-    changes; the tibialis recording keeps its 56 of 56 (a 15 dB ceiling: 66, after-bursts
-    of 7-10 dB counted).
+    one (5; the other 4, in its first seconds, were learnt as rest until the detector
+    checked the stream's start). On the simulated cases the margin stays under 11 dB, so
+    nothing there changes; the tibialis recording keeps its 56 of 56 (a 15 dB ceiling: 66,
+    after-bursts of 7-10 dB counted).
 
     A confirmed contraction ends when the envelope falls ``release_db`` below the highest
     envelope of the episode so far (14 dB: 20 % of its RMS amplitude, the fraction common

@@ -485,13 +485,14 @@ class ChannelDetector:
                             self._begin(k, 10 ** (b / 10))
                 else:
                     self._rise = None
-                if self.state != IDLE or self._held:
-                    self._end_start_check()
-                elif self._start_from is not None:
-                    restart = self._start_check(k, x, b)
-                    if restart is not None:
-                        events.extend(restart)
-                        continue
+                if self._start_from is not None:
+                    if self.state != IDLE or self._held:
+                        self._end_start_check()  # an episode: the rest learnt was rest
+                    else:
+                        restart = self._start_check(k, x, b)
+                        if restart is not None:
+                            events.extend(restart)
+                            continue
                 if self.state == IDLE:
                     # The resting level and its spread follow the signal (inlined _track_rest).
                     dev = x - b
