@@ -284,7 +284,10 @@ class QualityConfig(_Frozen):
     A real signal carries noise, so a channel whose raw value stays exactly the same for
     ``flat_run_s`` is not measuring anything there (a detached electrode, a stuck device);
     nothing is detected in such stretches and the resting level holds. Flat for
-    ``detached_after_s`` counts as an electrode that looks detached.
+    ``detached_after_s`` counts as an electrode that looks detached; when its signal comes
+    back, the rest is learnt again (settle, warm-up, the start check) as at a stream's start:
+    an electrode put back sits elsewhere or makes another contact, and its rest 10 dB higher
+    than before was one spasm to the end of the stream.
     """
 
     flat_run_s: float = Field(default=0.1, gt=0)

@@ -137,6 +137,7 @@ class ChannelDetector:
             th.on_max_db / th.on_spread if th.on_max_db is not None and th.on_spread else math.inf
         )
         self._warm_frames = round(b.warmup_s / frame_s)
+        self._detached_frames = max(1, round(config.quality.detached_after_s / frame_s))
         self._start_frames = round(START_S / frame_s)
         self._min_duration = config.episode.min_duration_s * timing.fs  # samples
         self._gap_frames = max(1, math.ceil(config.episode.merge_gap_s / frame_s - 1e-9))
@@ -264,6 +265,9 @@ class ChannelDetector:
         self._start_m: list[npt.NDArray[np.float64]] = []
         self._drop: tuple[int, float] | None = None
         self._warm_min = math.inf  # the warm-up's lowest envelope, dB
+        # Flat long enough to look like a detached electrode: the rest is learnt again once
+        # the signal comes back (the electrode may sit elsewhere, its contact be another).
+        self._relearn = False
 
     @property
     def flat_s(self) -> float:
@@ -351,7 +355,7 @@ class ChannelDetector:
             self._blk_base = first_frame
         self._blk_hp.extend(frames)
         self._blk_hdb.extend(levels)
-        starting = self.baseline_db is None or self._start_from is not None
+        starting = self.baseline_db is None or self._start_from is not None or self._relearn
         if starting and movement is not None:
             self._start_m.append(np.array(movement))  # a copy: the block's arrays are not ours
         skip = 0
@@ -390,6 +394,7 @@ class ChannelDetector:
                 and not self._held
                 and not self._warm
                 and self._start_from is None
+                and not self._relearn
             ):
                 if blocked is None:
                     blocked = _blocked(usable, flat)
@@ -400,6 +405,8 @@ class ChannelDetector:
             if flat_list[i]:
                 self._flat_frames += 1
                 self._since_flat = 0
+                if self._flat_frames >= self._detached_frames:
+                    self._relearn = True
             else:
                 self._flat_frames = 0
                 self._since_flat += 1
@@ -426,10 +433,13 @@ class ChannelDetector:
             if k - self._rhythm_frames >= self._valid_from:
                 self._wsum -= self._blk_hp[k - self._blk_base - self._rhythm_frames]
             b = self.baseline_db
-            if b is None:
+            if b is None or self._relearn:
                 self.baseline_db = b = x
+                self.spread_db = INITIAL_SPREAD_DB
                 self._rest_p = frame_list[i]
                 self._warm = self._warm_frames
+                self._warm_min = math.inf
+                self._relearn = False
                 self._start_from = k
                 self._start_until = k + self._warm_frames + self._start_frames
             if self._warm > 0:
@@ -546,7 +556,7 @@ class ChannelDetector:
                 if self.state == ACTIVE:
                     events.append(self._finish("ended", k))
                 self._idle(k)
-        if self.baseline_db is None:
+        if self.baseline_db is None or self._relearn:
             self._start_m.clear()  # no frame of it will be the warm-up's
         self._trim()
         return events

@@ -331,6 +331,28 @@ def test_a_flat_channel_is_unusable_and_reported_detached() -> None:
     assert events == []  # no false spasm when the electrode reconnects
 
 
+@pytest.mark.parametrize("db", [10.0, 25.0, -10.0])
+def test_an_electrode_put_back_is_judged_against_its_new_rest(db: float) -> None:
+    # Off for 10 s (flat), then back with a rest `db` away from the old one (another spot,
+    # another contact); a spasm 1 s after it comes back, in the new warm-up, and one later.
+    # Against the old rest, a higher new rest was one spasm lasting to the stream's end.
+    block = shaped([(0, 0), (20, 0), (20, db), (90, db)])
+    x = np.array(block.samples)
+    x[20_000:30_000] = x[20_000]
+    t = np.arange(block.n_samples) / block.fs
+    x[(t >= 31) & (t < 33)] *= 10
+    x[(t >= 60) & (t < 63)] *= 10
+    moved = Block(x, block.fs, 0, block.channels, block.units)
+    whole = detect(DetectorConfig(), moved, "left calf")
+    assert [(round(e.start_s), round(e.end_s)) for e in whole if e.state != "open"] == [
+        (31, 33),
+        (60, 63),
+    ]
+    pipe = Pipeline(DetectorConfig(), moved.fs, moved.channels, moved.units, "left calf")
+    live = split(moved, list(range(25, moved.n_samples, 25)))
+    assert [e for b in live for e in pipe.process(b)] + pipe.flush() == whole
+
+
 # Two long spasms (5 s mixed, 9 s clonic) for brief stalls of the link.
 STALLED_SIM, STALLED = simulated(5105, location="left calf", seconds=60.0)
 
