@@ -138,7 +138,8 @@ class ChannelDetector:
         )
         self._warm_frames = round(b.warmup_s / frame_s)
         self._detached_frames = max(1, round(config.quality.detached_after_s / frame_s))
-        self._start_frames = round(START_S / frame_s)
+        # The start check ends this many frames after the warm-up's first.
+        self._start_frames = self._warm_frames + round(START_S / frame_s)
         self._min_duration = config.episode.min_duration_s * timing.fs  # samples
         self._gap_frames = max(1, math.ceil(config.episode.merge_gap_s / frame_s - 1e-9))
         self._type_frames = max(1, round(config.type.window_s / frame_s))
@@ -256,12 +257,10 @@ class ChannelDetector:
         self._unbroken = False  # the candidate has stayed over the off threshold throughout
         self._snapshot: tuple[float | None, float] = (None, INITIAL_SPREAD_DB)
         # The stream's start, while the rest learnt in the warm-up may be a contraction (see
-        # :meth:`_start_check`): the first usable frame, when the check ends, the movement
-        # blocks since the warm-up's (the accelerometer's type needs them to run the start
-        # again), the current run of frames under the resting level (its first frame and the
-        # resting level then).
+        # :meth:`_start_check`): the warm-up's first frame, the movement blocks since the
+        # warm-up's (the accelerometer's type needs them to run the start again), the current
+        # run of frames under the resting level (its first frame and the resting level then).
         self._start_from: int | None = None
-        self._start_until = 0
         self._start_m: list[npt.NDArray[np.float64]] = []
         self._drop: tuple[int, float] | None = None
         self._warm_min = math.inf  # the warm-up's lowest envelope, dB
@@ -441,7 +440,6 @@ class ChannelDetector:
                 self._warm_min = math.inf
                 self._relearn = False
                 self._start_from = k
-                self._start_until = k + self._warm_frames + self._start_frames
             if self._warm > 0:
                 if x < self._warm_min:
                     self._warm_min = x
@@ -675,7 +673,8 @@ class ChannelDetector:
         it, the warm-up saw a contraction, and the frames since the stream's first usable one
         are run again from that rest (:meth:`_restart`).
         """
-        if k >= self._start_until:
+        assert self._start_from is not None
+        if k >= self._start_from + self._start_frames:
             self._end_start_check()
             return None
         if x >= b - self._constants[7]:
