@@ -75,12 +75,31 @@ class Block:
             raise SensorError(
                 f"block lost mask has shape {lost.shape}, expected ({samples.shape[0]},)"
             )
+        if not np.isfinite(samples.sum(dtype=np.float64)):  # one cheap pass for the usual case
+            samples = self._finite(samples, lost)
         samples.flags.writeable = False
         lost.flags.writeable = False
         object.__setattr__(self, "samples", samples)
         object.__setattr__(self, "lost", lost)
         object.__setattr__(self, "channels", tuple(self.channels))
         object.__setattr__(self, "units", tuple(self.units))
+
+    def _finite(
+        self, samples: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.float32]:
+        """The samples with lost ones that are not numbers set to 0 (as lost samples hold);
+        a sample that is not a number and not lost is refused: one NaN would silence every
+        filter after it."""
+        bad = ~np.isfinite(samples)
+        rows = np.flatnonzero(bad.any(axis=1) & ~lost)
+        if rows.size:
+            r = int(rows[0])
+            c = int(np.flatnonzero(bad[r])[0])
+            raise SensorError(
+                f"sample {self.start_index + r} of channel {self.channels[c]!r} is not a "
+                f"finite number ({samples[r, c]}); mark a missing sample lost instead"
+            )
+        return np.where(bad, np.float32(0.0), samples)
 
     @property
     def n_samples(self) -> int:

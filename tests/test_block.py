@@ -54,6 +54,16 @@ def test_block_rejects_bad_fields(kwargs: dict[str, object], message: str) -> No
         Block(**fields)  # type: ignore[arg-type]
 
 
+def test_a_sample_that_is_not_a_number_is_refused_unless_lost() -> None:
+    x = np.ones((4, 2))
+    x[2, 1] = np.nan
+    with pytest.raises(SensorError, match=r"sample 12 of channel 'b' is not a finite number"):
+        Block(x, 100.0, 10, ("a", "b"), ("uV", "uV"))
+    x[3, 0] = np.inf
+    b = Block(x, 100.0, 10, ("a", "b"), ("uV", "uV"), np.array([0, 0, 1, 1], dtype=bool))
+    assert b.samples.tolist() == [[1, 1], [1, 1], [1, 0], [0, 1]]  # lost samples hold 0
+
+
 def test_gap_block_is_all_lost() -> None:
     g = Block.gap(4, 200.0, 10, ("a",), ("uV",))
     assert g.lost.all()
