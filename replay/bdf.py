@@ -269,6 +269,8 @@ class EdfHeader:
     records: int  # as the header says; -1 while a writer is still (or was last) writing
     whole_records: int  # as the file's size says
     fraction: float  # sub-second start, from the first time-keeping annotation
+    transducers: list[str]  # per signal; spasmwatch writes the body location there
+    recording: str  # the recording identification field
 
     @property
     def record_bytes(self) -> int:
@@ -310,6 +312,10 @@ def read_header(path: str | Path) -> EdfHeader:
                 rest[ns * 96 + 8 * i : ns * 96 + 8 * i + 8].decode("ascii", "replace").strip()
                 for i in range(ns)
             ]
+            transducers = [
+                rest[ns * 16 + 80 * i : ns * 16 + 80 * i + 80].decode("ascii", "replace").strip()
+                for i in range(ns)
+            ]
             o = ns * (16 + 80 + 8 * 5 + 80)
             try:
                 per = [int(rest[o + 8 * i : o + 8 * i + 8]) for i in range(ns)]
@@ -329,7 +335,10 @@ def read_header(path: str | Path) -> EdfHeader:
                     fraction = 0.0  # not a time-keeping entry: start on the whole second
     except OSError as exc:
         raise ReplayError(p, f"cannot read: {exc.strerror}") from exc
-    return EdfHeader(header_bytes, width, labels, dims, per, records, whole, fraction)
+    recording = head[88:168].decode("ascii", "replace").strip()
+    return EdfHeader(
+        header_bytes, width, labels, dims, per, records, whole, fraction, transducers, recording
+    )
 
 
 def repair(path: str | Path) -> int:
@@ -347,6 +356,23 @@ def repair(path: str | Path) -> int:
     except OSError as exc:
         raise ReplayError(p, f"cannot repair: {exc.strerror}") from exc
     return h.whole_records
+
+
+def _locations(head: EdfHeader, signals: list[int]) -> dict[str, str]:
+    """The body locations a file spasmwatch wrote gives its signals, by label.
+
+    spasmwatch writes each signal's location as its transducer (spaces as ``_``, as header
+    text is written); other tools write the electrode's type there, so only a file whose
+    recording field names spasmwatch as its equipment is read this way.
+    """
+    fields = head.recording.split()
+    if len(fields) < 5 or fields[0] != "Startdate" or not fields[4].startswith("spasmwatch"):
+        return {}
+    return {
+        head.labels[i]: head.transducers[i].replace("_", " ")
+        for i in signals
+        if head.transducers[i]
+    }
 
 
 class EdfRecording:
@@ -388,7 +414,9 @@ class EdfRecording:
         self._scale = np.asarray(self.raw._raw_extras[0]["units"], dtype=np.float64)[: len(data)]
         meas = self.raw.info["meas_date"]
         self.start = None if meas is None else meas + timedelta(seconds=head.fraction)
-        self.info = RecordingInfo(self.path, self.channels, self.units, self.fs, self.start, {})
+        self.info = RecordingInfo(
+            self.path, self.channels, self.units, self.fs, self.start, {}, _locations(head, data)
+        )
         self.truth = []
         lost: list[tuple[int, int]] = []
         #: Samples in the recording (the last record's padding left out).

@@ -3,7 +3,8 @@
 The contract (also in the README):
 
 - lines starting with ``#`` are comments; ``# start: <ISO-8601>`` gives the wall-clock time of
-  the first sample and ``# units: <unit>`` the unit of every signal column;
+  the first sample, ``# units: <unit>`` the unit of every signal column and
+  ``# location: <place>`` where every channel was worn;
 - the first other line is the header ``time,<channel>,...``;
 - ``time`` is in seconds from the first sample, uniformly sampled within 1 % (the rate is
   inferred from it);
@@ -51,6 +52,8 @@ class RecordingInfo:
     fs: float
     start: datetime | None
     comments: dict[str, str] = field(default_factory=dict)
+    #: The body location of each channel the recording names one for.
+    locations: dict[str, str] = field(default_factory=dict)
 
 
 class CsvRecording:
@@ -143,7 +146,11 @@ class CsvRecording:
         fs = 1.0 / step
         if np.all(np.abs(np.diff(t) / step - 1) <= UNIFORM_TOLERANCE):
             fs = (len(t) - 1) / span  # the mean rate, once the steps are known to be uniform
-        self.info = RecordingInfo(self.path, channels, (unit,) * len(channels), fs, start, comments)
+        where = comments.get("location")
+        locations = {c: where for c in channels} if where else {}
+        self.info = RecordingInfo(
+            self.path, channels, (unit,) * len(channels), fs, start, comments, locations
+        )
         self._t_prev: float | None = None
         self._index = 0
 

@@ -338,7 +338,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
         else _detector(args, args.signal)
     )
     columns = Pipeline(config, info.fs, info.channels, info.units).channels
-    locations = {c.name: args.location or settings.location(c.name) for c in columns}
+
+    def recorded(columns: tuple[int, ...]) -> str | None:
+        """Where the recording says these columns were worn."""
+        return next(
+            (info.locations[n] for n in (info.channels[i] for i in columns) if n in info.locations),
+            None,
+        )
+
+    # Where the user says, else where the recording says, else the settings' placements.
+    locations = {
+        c.name: args.location or recorded(c.columns) or settings.location(c.name) for c in columns
+    }
     pipeline = Pipeline(config, info.fs, info.channels, info.units, locations)
     episode_log = EpisodeLog(args.db) if args.db else None
     session_id = None

@@ -67,6 +67,31 @@ def test_other_tools_read_what_we_write(tmp_path: Path) -> None:
     assert rec.truth == [{"start": 1.5, "end": 3.5, "channel": "calf", "type": "tonic"}]
 
 
+@pytest.mark.parametrize(
+    ("recording", "expected"),
+    [
+        ("spasmwatch_0.1.0 simulated", {"calf": "left calf", "thigh": "lower back"}),
+        ("another tool", {}),  # its transducer fields name electrodes, not places
+    ],
+)
+def test_the_body_locations_spasmwatch_wrote_are_read_back(
+    tmp_path: Path, recording: str, expected: dict[str, str]
+) -> None:
+    p = tmp_path / "r.bdf"
+    w = BdfWriter(
+        p,
+        ["calf", "thigh"],
+        ["uV", "uV"],
+        1000.0,
+        START,
+        recording=recording,
+        transducers=["left calf", "lower back"],
+    )
+    w.write(Block(np.zeros((1000, 2), np.float32), 1000.0, 0, ("calf", "thigh"), ("uV", "uV")))
+    w.close()
+    assert EdfRecording(p, "emg").info.locations == expected
+
+
 def test_a_killed_writer_loses_at_most_the_last_record(tmp_path: Path) -> None:
     import mne
 

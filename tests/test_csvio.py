@@ -39,7 +39,15 @@ def test_reads_a_hand_written_accelerometer_file(tmp_path: Path) -> None:
     assert rec.info.fs == pytest.approx(50.0)
     assert rec.info.units == ("g", "g", "g")
     assert rec.info.start is None
+    assert rec.info.locations == {}
     assert sum(b.n_samples for b in rec.blocks()) == 100
+
+
+def test_a_location_comment_names_every_channel_s_body_location(tmp_path: Path) -> None:
+    p = write(tmp_path / "n.csv", "# location: neck\ntime,a,b\n0,1,2\n0.001,2,3\n")
+    rec = open_recording(p, "emg")
+    rec.close()
+    assert rec.info.locations == {"a": "neck", "b": "neck"}
 
 
 @pytest.mark.parametrize(

@@ -227,6 +227,28 @@ def test_replaying_our_recording_gives_the_episodes_it_annotates(tmp_path: Path)
     assert len(query(db, ENDED)) == len(truth)
 
 
+def test_a_recording_replays_at_the_body_location_it_was_made_at(tmp_path: Path) -> None:
+    # The lower back is a trunk site: ECG suppression is on there. Replayed without
+    # --location, the recording's own location keeps it on, so replay finds what the
+    # monitor logged, at the same place.
+    import json
+
+    db = tmp_path / "log.db"
+    bdf = tmp_path / "back.bdf"
+    out = run_cli(
+        "monitor", "--simulate", "--seconds", "180", "--speed", "100", "--seed", "7005",
+        "--location", "lower back", "--db", str(db), "--record", str(bdf),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    logged = query(db, ENDED)
+    assert logged
+    rep = run_cli("replay", str(bdf), "--json")
+    assert rep.returncode == 0, rep.stderr
+    found = [json.loads(line) for line in rep.stdout.splitlines()]
+    assert {e["location"] for e in found} == {"lower back"}
+    assert len(found) == len(logged)
+
+
 def _seed_with_an_ended_then_a_long_episode() -> int:
     from sensor.simulate import SimConfig, SimulatedWearable
 
