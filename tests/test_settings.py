@@ -149,6 +149,13 @@ def test_replay_reads_a_config_only_when_told(tmp_path: Path) -> None:
         )
         return [json.loads(line) for line in out.stdout.splitlines()]
 
+    # The simulated file says where it was worn; the placements are for files that do not.
+    placements = tmp_path / "placements.toml"
+    placements.write_text('[placements]\nch1 = "right thigh"\n')
+    assert {e["location"] for e in replay()} == {"left calf"}
+    assert {e["location"] for e in replay("--config", str(placements))} == {"left calf"}
+    text = csv.read_text().splitlines(keepends=True)
+    csv.write_text("".join(line for line in text if not line.startswith("# location:")))
     plain = replay()
     assert plain
     assert {e["location"] for e in plain} == {"unspecified"}
