@@ -339,12 +339,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     )
     columns = Pipeline(config, info.fs, info.channels, info.units).channels
 
-    def recorded(columns: tuple[int, ...]) -> str | None:
+    def recorded(cols: tuple[int, ...]) -> str | None:
         """Where the recording says these columns were worn."""
-        return next(
-            (info.locations[n] for n in (info.channels[i] for i in columns) if n in info.locations),
-            None,
-        )
+        names = [info.channels[i] for i in cols]
+        return next((info.locations[n] for n in names if n in info.locations), None)
 
     # Where the user says, else where the recording says, else the settings' placements.
     locations = {
