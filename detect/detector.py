@@ -257,8 +257,8 @@ class ChannelDetector:
         self._unbroken = False  # the candidate has stayed over the off threshold throughout
         self._snapshot: tuple[float | None, float] = (None, INITIAL_SPREAD_DB)
         # The stream's start, while the rest learnt in the warm-up may be a contraction (see
-        # :meth:`_start_check`): the warm-up's first frame, the movement blocks since the
-        # warm-up's (the accelerometer's type needs them to run the start again), the current
+        # :meth:`_start_check`): the warm-up's first frame, the movement since then (the
+        # accelerometer's type needs it to run the start again), the current
         # run of frames under the resting level (its first frame and the resting level then).
         self._start_from: int | None = None
         self._start_m: list[npt.NDArray[np.float64]] = []
@@ -354,9 +354,9 @@ class ChannelDetector:
             self._blk_base = first_frame
         self._blk_hp.extend(frames)
         self._blk_hdb.extend(levels)
-        starting = self.baseline_db is None or self._start_from is not None or self._relearn
-        if starting and movement is not None:
+        if self._start_from is not None and movement is not None:
             self._start_m.append(np.array(movement))  # a copy: the block's arrays are not ours
+        starting = self.baseline_db is None or self._start_from is not None or self._relearn
         skip = 0
         blocked: list[int] | None = None
         if self._quiet_ok and self.state == IDLE and not self._held and not starting:
@@ -440,6 +440,7 @@ class ChannelDetector:
                 self._warm_min = math.inf
                 self._relearn = False
                 self._start_from = k
+                self._start_m = [] if movement is None else [np.array(movement[i:])]
             if self._warm > 0:
                 if x < self._warm_min:
                     self._warm_min = x
@@ -554,8 +555,6 @@ class ChannelDetector:
                 if self.state == ACTIVE:
                     events.append(self._finish("ended", k))
                 self._idle(k)
-        if self.baseline_db is None or self._relearn:
-            self._start_m.clear()  # no frame of it will be the warm-up's
         self._trim()
         return events
 
@@ -677,7 +676,8 @@ class ChannelDetector:
         if k >= self._start_from + self._start_frames:
             self._end_start_check()
             return None
-        if x >= b - self._constants[7]:
+        off_db = self.config.threshold.off_db
+        if x >= b - off_db:
             self._drop = None
             return None
         if self._drop is None:
@@ -691,7 +691,7 @@ class ChannelDetector:
         rest = float(np.median(levels))
         spread = max(INITIAL_SPREAD_DB, MAD_TO_MEAN * float(np.median(np.abs(levels - rest))))
         spread = min(spread, self._spread_max)
-        if rest > self._warm_min + self._constants[7] or self._on_db(rest, spread) >= b0:
+        if rest > self._warm_min + off_db or self._on_db(rest, spread) >= b0:
             return None  # not as low as the warm-up's quietest, or not under its level
         return self._restart(k, rest, spread, float(np.median(self._blk_hp[lo:hi])))
 
@@ -706,12 +706,8 @@ class ChannelDetector:
         lo, hi = self._pos(start), self._pos(k) + 1
         hp, hdb = self._blk_hp[lo:hi], self._blk_hdb[lo:hi]
         tail_hp, tail_hdb = self._blk_hp[hi:], self._blk_hdb[hi:]
-        move = None
-        if self._start_m:
-            seen = np.concatenate(self._start_m)
-            # The movement blocks kept begin with the block the history began with.
-            first = k + 1 + len(tail_hp) - len(seen)
-            move = seen[start - first : k + 1 - first]
+        # The movement kept begins at the warm-up's first frame.
+        move = np.concatenate(self._start_m)[: k + 1 - start] if self._start_m else None
         self.reset()
         self.baseline_db, self.spread_db, self._rest_p = rest_db, spread, rest_p
         self._valid_from = start

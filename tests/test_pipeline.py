@@ -353,6 +353,25 @@ def test_an_electrode_put_back_is_judged_against_its_new_rest(db: float) -> None
     assert [e for b in live for e in pipe.process(b)] + pipe.flush() == whole
 
 
+def test_an_accelerometer_put_back_in_a_clonus_types_it_the_same_live_and_whole() -> None:
+    # Flat (off) 20-30 s; back in a clonus that began 1.2 s later, in the new warm-up. The
+    # start is run again with the movement kept since the warm-up began, in whatever block.
+    block = ankle([(31.2, "6 Hz", 3), (45, "6 Hz", 4)], 1)
+    x = np.array(block.samples)
+    x[round(20 * block.fs) : round(30 * block.fs)] = x[round(20 * block.fs)]
+    moved = Block(x, block.fs, 0, block.channels, block.units)
+    config = DetectorConfig(signal="acc")
+    whole = detect(config, moved, "ankle")
+    assert [(round(e.start_s), e.type) for e in whole if e.state != "open"] == [
+        (31, "clonic"),
+        (45, "clonic"),
+    ]
+    for step in (1, 7, 500):
+        pipe = Pipeline(config, moved.fs, moved.channels, moved.units, "ankle")
+        live = split(moved, list(range(step, moved.n_samples, step)))
+        assert [e for b in live for e in pipe.process(b)] + pipe.flush() == whole
+
+
 # Two long spasms (5 s mixed, 9 s clonic) for brief stalls of the link.
 STALLED_SIM, STALLED = simulated(5105, location="left calf", seconds=60.0)
 
