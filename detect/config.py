@@ -220,9 +220,10 @@ class TypeConfig(_Frozen):
     84.5 %; ``mixed_share`` 0.15-0.3: 87.2-87.4 %), against 82.1 % for the share of power in
     3-8 Hz, which kept half of a 3 or 8 Hz clonus and read it tonic (3-8 Hz shaking, 48
     bursts at 25-100 Hz: clonic 48 against 24). Most errors left are spasms of at most
-    1.3 s: one window cannot show both parts of a mixed one. Broadband movement bursts (63 of white 3-12 Hz, 0.8-15 s): all tonic (that
-    rule: 10 mixed). Movement whose spectrum falls with frequency peaks at the band's low
-    end: of 36 such bursts 25 read tonic, 9 clonic (0.5: 18 tonic; that rule: 15).
+    1.3 s: one window cannot show both parts of a mixed one. Broadband movement bursts (63
+    of white 3-12 Hz, 0.8-15 s): all tonic (that rule: 10 mixed). Movement whose spectrum
+    falls with frequency peaks at the band's low end: of 36 such bursts 25 read tonic, 9
+    clonic (0.5: 18 tonic; that rule: 15).
     """
 
     band_low_hz: float = 3.0
