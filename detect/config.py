@@ -186,6 +186,16 @@ class EpisodeConfig(_Frozen):
 
     min_duration_s: float = Field(default=0.5, ge=0)
     merge_gap_s: float = Field(default=0.5, ge=0)
+    #: An episode still going after this long is cut short (``interrupted``) and the level it
+    #: holds is learnt as the new rest (warm-up and start check, as after an electrode put
+    #: back). Muscle cramps, the longest involuntary contractions commonly described, last from
+    #: seconds to a few minutes, rarely ten; a rest that stepped up without a flat stretch (an
+    #: electrode lifting partly, a new contact) otherwise held one episode, or a chain of
+    #: them, to the stream's end, and nothing else was found. A contraction that goes on past
+    #: the limit is split: the start check finds its rest again if it ends within
+    #: ``detect.detector.START_S``, and it is taken for rest if it lasts longer still.
+    #: None: no limit.
+    max_duration_s: float | None = Field(default=600.0, gt=0)
 
 
 class TypeConfig(_Frozen):

@@ -141,6 +141,8 @@ class ChannelDetector:
         # The start check ends this many frames after the warm-up's first.
         self._start_frames = self._warm_frames + round(START_S / frame_s)
         self._min_duration = config.episode.min_duration_s * timing.fs  # samples
+        longest = config.episode.max_duration_s
+        self._max_frames = math.inf if longest is None else round(longest / frame_s)
         self._gap_frames = max(1, math.ceil(config.episode.merge_gap_s / frame_s - 1e-9))
         self._type_frames = max(1, round(config.type.window_s / frame_s))
         self._type_hop = max(1, self._type_frames // 2)
@@ -267,6 +269,8 @@ class ChannelDetector:
         # Flat long enough to look like a detached electrode: the rest is learnt again once
         # the signal comes back (the electrode may sit elsewhere, its contact be another).
         self._relearn = False
+        # The latest frame taken as rest (idle and under the off threshold, or warming up).
+        self._quiet_at = 0
 
     @property
     def flat_s(self) -> float:
@@ -442,6 +446,7 @@ class ChannelDetector:
                 self._start_from = k
                 self._start_m = [] if movement is None else [np.array(movement[i:])]
             if self._warm > 0:
+                self._quiet_at = k
                 if x < self._warm_min:
                     self._warm_min = x
                 self._track_rest(x, self._a_warm, self._a_warm)
@@ -494,6 +499,7 @@ class ChannelDetector:
                             self._begin(k, 10 ** (b / 10))
                 else:
                     self._rise = None
+                    self._quiet_at = k
                 if self._start_from is not None:
                     if self.state != IDLE or self._held:
                         self._end_start_check()  # an episode: the rest learnt was rest
@@ -545,6 +551,13 @@ class ChannelDetector:
                     self.state = ACTIVE
                     self._onset_sample = self._onset_index()
                     events.append(self._episode("open", k, None))
+            if self.state == ACTIVE and k - self._quiet_at >= self._max_frames:
+                # Over rest for longer than any spasm (in one episode or in several, each
+                # ended by its release over the same level): that level is the new rest.
+                events.append(self._finish("interrupted", k))
+                self._idle(k)
+                self._relearn = True
+                continue
             if k - self._last_above >= self._gap_frames:
                 if self._last_above < self._last_rest < k:
                     # Released over tone, then down to rest: it ended where it first reached rest.
@@ -641,6 +654,7 @@ class ChannelDetector:
             self._wsum, self._rest_p = wsum, rest_p
             self.level_db = levels[j - 1]
             self._rise = None
+            self._quiet_at = first_frame + j - 1
         return j
 
     def flush(self, next_frame: int) -> list[Episode]:
@@ -710,7 +724,7 @@ class ChannelDetector:
         move = np.concatenate(self._start_m)[: k + 1 - start] if self._start_m else None
         self.reset()
         self.baseline_db, self.spread_db, self._rest_p = rest_db, spread, rest_p
-        self._valid_from = start
+        self._valid_from = self._quiet_at = start
         n = len(hp)
         events = self.process(start, hp, hdb, move, [True] * n, [False] * n)
         self._blk_hp.extend(tail_hp)

@@ -23,7 +23,8 @@ class Episode:
         The channel (or accelerometer sensor) and its body location.
     state : {"open", "ended", "interrupted"}
         ``open`` when first confirmed; ``ended`` when it finished; ``interrupted`` when the
-        signal was lost or the stream stopped during it.
+        signal was lost or the stream stopped during it, or the level stayed over rest for
+        ``EpisodeConfig.max_duration_s`` (then learnt as the new rest).
     onset_index : int
         Estimated sample where the contraction began (back-dated for the chain's delays).
     offset_index : int or None

@@ -83,7 +83,10 @@ BIDS_SIDECAR: dict[str, Any] = {
     "peak": {"Description": "Largest RMS amplitude over 100 ms during the episode."},
     "units": {"Description": "Units of peak: uV (sEMG) or g (acceleration)."},
     "strength_db": {"Description": "Mean power over the resting level.", "Units": "dB"},
-    "state": {"Description": "ended, or interrupted (cut short by a stop or a lost link)."},
+    "state": {
+        "Description": "ended, or interrupted (cut short by a stop, a lost link, or a level "
+        "held over rest for longer than any spasm)."
+    },
     "verdict": {"Description": "A clinician's review: confirmed, rejected or unreviewed."},
     "note": {"Description": "The diary text, or why the signal was lost."},
 }

@@ -31,6 +31,7 @@ on_db = 4.5                        # start at least this far over rest (more whe
 off_db = 2.5                       # stay in the episode while above this
 min_duration_s = 0.5
 merge_gap_s = 0.5
+max_duration_s = 600               # longer over rest: learnt as the new rest (0: no limit)
 mains_hz = "auto"                  # "auto" (found from the signal), 50, 60 or "off"
 
 [alerts]
@@ -82,6 +83,8 @@ class DetectorSettings(_Section):
     off_db: float | None = Field(default=None, ge=0, le=40)
     min_duration_s: float | None = Field(default=None, ge=0, le=60)
     merge_gap_s: float | None = Field(default=None, ge=0, le=60)
+    #: 0 turns the limit off.
+    max_duration_s: float | None = Field(default=None, ge=0, le=86_400)
     mains_hz: Literal["auto", "off", 50, 60] | None = None
 
     def build(self, signal: Literal["emg", "acc"]) -> DetectorConfig:
@@ -92,16 +95,18 @@ class DetectorSettings(_Section):
                 k: v for k, v in (("on_db", self.on_db), ("off_db", self.off_db)) if v is not None
             }
         )
-        episode = base.episode.model_copy(
-            update={
-                k: v
-                for k, v in (
-                    ("min_duration_s", self.min_duration_s),
-                    ("merge_gap_s", self.merge_gap_s),
-                )
-                if v is not None
-            }
-        )
+        timing: dict[str, float | None] = {
+            k: v
+            for k, v in (
+                ("min_duration_s", self.min_duration_s),
+                ("merge_gap_s", self.merge_gap_s),
+                ("max_duration_s", self.max_duration_s),
+            )
+            if v is not None
+        }
+        if timing.get("max_duration_s") == 0:
+            timing["max_duration_s"] = None  # no limit
+        episode = base.episode.model_copy(update=timing)
         notch = (
             base.notch
             if self.mains_hz is None

@@ -495,6 +495,56 @@ def test_accelerometer_clonus_from_the_stream_start_is_found() -> None:
         ]
 
 
+def with_spasms(block: Block, spans: list[tuple[float, float]]) -> Block:
+    """``block`` with its amplitude x10 (20 dB) over each (start, end) span, s."""
+    x = np.array(block.samples)
+    t = np.arange(block.n_samples) / block.fs
+    for a, b in spans:
+        x[(t >= a) & (t < b)] *= 10
+    return Block(x, block.fs, 0, block.channels, block.units)
+
+
+# At most a minute over rest here (the default is 10 min), for a short test.
+MINUTE = DetectorConfig.model_validate({"episode": {"max_duration_s": 60}})
+
+
+@pytest.mark.parametrize("db", [8.0, 20.0])
+def test_a_rest_that_steps_up_is_learnt_after_the_longest_spasm(db: float) -> None:
+    # The rest steps up `db` at 30 s and stays (an electrode lifting partly, a new contact);
+    # spasms at 10, 60 (inside the step's first minute) and 150 s. Without the limit, the step
+    # and every spasm after it were one chain of episodes, each ended by its release and the
+    # next begun at once, to the stream's end.
+    block = with_spasms(
+        shaped([(0, 0), (30, 0), (30, db), (200, db)], fs=500.0), [(10, 13), (60, 63), (150, 153)]
+    )
+    whole = [e for e in detect(MINUTE, block, "left calf") if e.state != "open"]
+    assert [(round(e.start_s), round(e.end_s), e.state) for e in whole] == [
+        (10, 13, "ended"),
+        (30, 63, "ended"),
+        (64, 90, "interrupted"),  # a minute after the level last was at rest
+        (150, 153, "ended"),
+    ]
+    unlimited = DetectorConfig.model_validate({"episode": {"max_duration_s": None}})
+    chain = [e for e in detect(unlimited, block, "left calf") if e.state != "open"]
+    assert (150, 153) not in [(round(e.start_s), round(e.end_s)) for e in chain]
+    assert (round(chain[-1].end_s), chain[-1].state) == (200, "interrupted")
+    pipe = Pipeline(MINUTE, block.fs, block.channels, block.units, "left calf")
+    live = [e for b in split(block, list(range(12, block.n_samples, 12))) for e in pipe.process(b)]
+    assert [e for e in live + pipe.flush() if e.state != "open"] == whole
+
+
+def test_a_spasm_longer_than_the_limit_is_split_not_lost() -> None:
+    # 20 dB over rest for 75 s: cut at the limit (a minute), learnt as rest, then found again
+    # by the start check once the rest returns 15 s later; the next spasm is found as usual.
+    block = with_spasms(shaped([(0, 0), (130, 0)], fs=500.0), [(20, 95), (110, 113)])
+    events = [e for e in detect(MINUTE, block, "left calf") if e.state != "open"]
+    assert [(round(e.start_s), round(e.end_s), e.state) for e in events] == [
+        (20, 80, "interrupted"),
+        (80, 95, "ended"),
+        (110, 113, "ended"),
+    ]
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(0, 20_000), max_size=30), st.integers(0, 5), st.booleans())
 def test_the_start_run_again_gives_the_same_episodes_for_any_chunking(

@@ -31,6 +31,15 @@ def test_overrides_reach_the_detector(tmp_path: Path) -> None:
     assert config.threshold.on_above == 8.0
     assert config.episode.min_duration_s == 1.5
     assert config.notch.mains_hz == 60
+    assert config.episode.max_duration_s == 600  # the default
+    text = "[detector]\nmax_duration_s = 120\n"
+    assert (
+        load(write(tmp_path, text), required=True)[0].detector.build("emg").episode.max_duration_s
+        == 120
+    )
+    text = "[detector]\nmax_duration_s = 0\n"
+    off = load(write(tmp_path, text), required=True)[0].detector.build("acc")
+    assert off.episode.max_duration_s is None
 
 
 @pytest.mark.parametrize(
