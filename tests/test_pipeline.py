@@ -495,6 +495,26 @@ def test_accelerometer_clonus_from_the_stream_start_is_found() -> None:
         ]
 
 
+def test_a_mains_line_switched_on_and_off_or_an_electrode_pop_is_not_a_spasm() -> None:
+    # Resting noise (5 uV RMS) at 1 kHz with no line in the first seconds, so both grids'
+    # notches stay. A 50 Hz line 1000 times the rest (with its third harmonic) switched on
+    # and off every 15 s; electrode pops (steps of 6000 times the rest decaying over
+    # 0.1-1 s) every 7.5 s, between the switches; one spasm at 100 s. The notches ring on
+    # each switch and each step: Q-30 notches (0.19 s) rang into an episode every time.
+    # (A pop within the merge gap of a switch still joins its ring into one: not here.)
+    rest = shaped([(0, 0), (120, 0)], seed=3)
+    t = np.arange(rest.n_samples) / rest.fs
+    on = (t // 15) % 2 == 1
+    x = np.array(rest.samples)[:, 0].astype(np.float64)
+    x += 5000 * on * (np.sin(2 * np.pi * 50 * t) + 0.3 * np.sin(2 * np.pi * 150 * t))
+    for i, at in enumerate(np.arange(3.75, 95, 7.5)):
+        x[t >= at] += 30_000 * np.exp(-(t[t >= at] - at) / (0.1 + 0.9 * (i % 4) / 3))
+    x[(t >= 100) & (t < 103)] += 10 * np.array(rest.samples)[(t >= 100) & (t < 103), 0]
+    block = Block(x[:, None].astype(np.float32), rest.fs, 0, rest.channels, rest.units)
+    events = [e for e in detect(DetectorConfig(), block, "left calf") if e.state != "open"]
+    assert [(round(e.start_s), round(e.end_s)) for e in events] == [(100, 103)]
+
+
 def with_spasms(block: Block, spans: list[tuple[float, float]]) -> Block:
     """``block`` with its amplitude x10 (20 dB) over each (start, end) span, s."""
     x = np.array(block.samples)
