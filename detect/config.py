@@ -310,11 +310,16 @@ class QualityConfig(_Frozen):
     ``detached_after_s`` counts as an electrode that looks detached; when its signal comes
     back, the rest is learnt again (settle, warm-up, the start check) as at a stream's start:
     an electrode put back sits elsewhere or makes another contact, and its rest 10 dB higher
-    than before was one spasm to the end of the stream.
+    than before was one spasm to the end of the stream. So is every channel after
+    ``relearn_after_lost_s`` of lost samples: the link was down long enough for the sensor
+    to be taken off and put back (for a shower, say). A link that drops and reconnects (a
+    few seconds) keeps the rest it had, so a long spasm going on across it is still judged
+    against that rest.
     """
 
     flat_run_s: float = Field(default=0.1, gt=0)
     detached_after_s: float = Field(default=1.0, gt=0)
+    relearn_after_lost_s: float | None = Field(default=10.0, gt=0)
     #: A gap shorter than the merge gap (at most ``detect.filters.FILL_MAX_S``, 0.5 s: lost
     #: notifications, a brief stall of the link) is filled so the filters go on, instead of
     #: restarting them (and waiting ``settle_s`` for them to settle). A pause that short

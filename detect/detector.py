@@ -138,6 +138,11 @@ class ChannelDetector:
         )
         self._warm_frames = round(b.warmup_s / frame_s)
         self._detached_frames = max(1, round(config.quality.detached_after_s / frame_s))
+        lost_s = config.quality.relearn_after_lost_s
+        # Unusable frames in a row (lost, then the filters' settling) that mean a long gap.
+        self._relearn_frames = (
+            math.inf if lost_s is None else timing.settle + max(1, round(lost_s / frame_s))
+        )
         # The start check ends this many frames after the warm-up's first.
         self._start_frames = self._warm_frames + round(START_S / frame_s)
         self._min_duration = config.episode.min_duration_s * timing.fs  # samples
@@ -269,6 +274,7 @@ class ChannelDetector:
         # Flat long enough to look like a detached electrode: the rest is learnt again once
         # the signal comes back (the electrode may sit elsewhere, its contact be another).
         self._relearn = False
+        self._unusable = 0  # unusable frames in a row (lost, then settling)
         # The latest frame taken as rest (idle and under the off threshold, or warming up).
         self._quiet_at = 0
 
@@ -429,7 +435,14 @@ class ChannelDetector:
                     self._end_start_check()
                 self._valid_from = k + 1
                 self._wsum = 0.0
+                if not usable_list[i]:
+                    # Lost samples, then the filters' settling: a link down long enough for
+                    # the sensor to have been moved (``relearn_after_lost_s``)?
+                    self._unusable += 1
+                    if self._unusable >= self._relearn_frames:
+                        self._relearn = True
                 continue
+            self._unusable = 0
             x = levels[i]
             self.level_db = x
             self._wsum += frame_list[i]
@@ -655,6 +668,7 @@ class ChannelDetector:
             self.level_db = levels[j - 1]
             self._rise = None
             self._quiet_at = first_frame + j - 1
+            self._unusable = 0
         return j
 
     def flush(self, next_frame: int) -> list[Episode]:

@@ -353,6 +353,46 @@ def test_an_electrode_put_back_is_judged_against_its_new_rest(db: float) -> None
     assert [e for b in live for e in pipe.process(b)] + pipe.flush() == whole
 
 
+@pytest.mark.parametrize("db", [10.0, -10.0])
+def test_a_sensor_moved_while_the_link_was_down_is_judged_against_its_new_rest(
+    db: float,
+) -> None:
+    # The link is down for 15 s (lost samples: the sensor taken off, for a shower say, and
+    # put back); its rest comes back `db` away. A spasm 1 s after the return and one later.
+    block = shaped([(0, 0), (20, 0), (20, db), (90, db)])
+    x = np.array(block.samples)
+    t = np.arange(block.n_samples) / block.fs
+    x[(t >= 36) & (t < 38)] *= 10
+    x[(t >= 60) & (t < 63)] *= 10
+    lost = (t >= 20) & (t < 35)
+    x[lost] = 0
+    moved = Block(x, block.fs, 0, block.channels, block.units, lost)
+    whole = detect(DetectorConfig(), moved, "left calf")
+    assert [(round(e.start_s), round(e.end_s)) for e in whole if e.state != "open"] == [
+        (36, 38),
+        (60, 63),
+    ]
+    pipe = Pipeline(DetectorConfig(), moved.fs, moved.channels, moved.units, "left calf")
+    live = split(moved, list(range(25, moved.n_samples, 25)))
+    assert [e for b in live for e in pipe.process(b)] + pipe.flush() == whole
+
+
+def test_a_spasm_going_on_across_a_brief_drop_of_the_link_keeps_its_rest() -> None:
+    # 50 s of contraction with the link down for 3 s in it: the rest is not learnt again
+    # (it would take the contraction for rest), so the part after the gap is still found.
+    block = with_spasms(shaped([(0, 0), (90, 0)]), [(20, 70)])
+    x = np.array(block.samples)
+    t = np.arange(block.n_samples) / block.fs
+    lost = (t >= 30) & (t < 33)
+    x[lost] = 0
+    dropped = Block(x, block.fs, 0, block.channels, block.units, lost)
+    events = [e for e in detect(DetectorConfig(), dropped, "left calf") if e.state != "open"]
+    assert [(round(e.start_s), round(e.end_s), e.state) for e in events] == [
+        (20, 30, "interrupted"),
+        (34, 70, "ended"),  # after the filters settle (1 s)
+    ]
+
+
 def test_an_accelerometer_put_back_in_a_clonus_types_it_the_same_live_and_whole() -> None:
     # Flat (off) 20-30 s; back in a clonus that began 1.2 s later, in the new warm-up. The
     # start is run again with the movement kept since the warm-up began, in whatever block.
