@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy import signal
 
 from detect.config import DetectorConfig
 from detect.detector import POWER_FLOOR, ChannelDetector, FrameTiming
@@ -39,6 +40,12 @@ def is_trunk(location: str, words: Sequence[str]) -> bool:
     """True when a body location names a trunk site (where sEMG carries ECG)."""
     name = location.lower()
     return any(w in name for w in words)
+
+
+#: Envelope power over the quantisation floor up to which a frame is at the device's
+#: resolution (3 dB). A channel that spent most of the last seconds there rests at its
+#: resolution, and its runs of equal values are a quiet channel, not a missing signal.
+QUANTISED_DB_RATIO = 2.0
 
 
 @dataclass(frozen=True)
@@ -146,6 +153,7 @@ class Pipeline:
         self._grid_rows: dict[float, list[int]] = {}
         self._kept_rows: list[int] = []
         delays = [0.0] * len(self.channels)
+        noise_gain = [0.0] * len(self.channels)
         quantiles = [config.envelope.quantile] * len(self.channels)
         if config.signal == EMG:
             groups: dict[bool, list[int]] = {}
@@ -173,8 +181,11 @@ class Pipeline:
                     # seconds: one grid's notches (50 and 60 Hz sets differ by under 0.5 ms).
                     sos = sos[self._kept_rows + next(iter(self._grid_rows.values()))]
                 delay = group_delay_s(sos, fs, math.sqrt(config.bandpass.low_hz * 150.0))
+                _, h = signal.sosfreqz(sos, worN=4096, fs=fs)
+                gain = float(np.mean(np.abs(h) ** 2))  # white noise power through the chain
                 for i in idx:
                     delays[i] = delay
+                    noise_gain[i] = gain
                     if trunk:
                         quantiles[i] = config.ecg.envelope_quantile
             clonic_ratio = 0.0  # sEMG types come from the rhythm of frame powers
@@ -208,11 +219,17 @@ class Pipeline:
         n_features = n if config.signal == EMG else 4 * n
         self._framer = Framer(self.hop, n_features)
         self._flat_framer = FlagFramer(self.hop, n)
+        self._detached_framer = FlagFramer(self.hop, n)
+        self._detached_samples = max(2, round(config.quality.detached_after_s * fs))
         self._fill_framer = FlagFramer(self.hop, 1, at_least=1)
         self._runs = RunLength(len(self.columns))
         self._flat_samples = max(2, round(config.quality.flat_run_s * fs))
         self._envelope = MovingQuantile(window_frames, quantiles)
         self._settle_frames = self.timing.settle
+        # sEMG: the quantisation noise of each channel's device (its step, the smallest change
+        # seen between samples, squared over 12, through the filters) floors its envelope.
+        self._noise_gain = np.asarray(noise_gain)
+        self._a_floor = 1 - math.exp(-1 / (config.baseline.fall_tau_s * frame_fs))
         self._find_mains = (
             config.signal == EMG and config.notch.mains_hz == "auto" and len(self._grid_rows) > 1
         )
@@ -229,6 +246,7 @@ class Pipeline:
             f.reset()
         self._framer.reset()
         self._flat_framer.reset()
+        self._detached_framer.reset()
         self._fill_framer.reset()
         self._runs.reset()
         self._envelope.reset()
@@ -236,6 +254,10 @@ class Pipeline:
             d.reset()
         self._since_lost = 0
         self._next_index: int | None = None
+        self._step = np.full(len(self.columns), np.inf)  # smallest change between samples
+        self._last_raw = np.full(len(self.columns), np.nan)
+        self._seen = 0  # samples the floor has looked at
+        self._at_floor_zi = np.zeros((1, len(self.channels)))
         self.unusable_frames = 0
         #: The mains grid the notches follow: as configured, or found in the first seconds
         #: with "auto" (None until then, and when no line stands out: both sets stay).
@@ -269,7 +291,15 @@ class Pipeline:
         )
         n = len(self.channels)
         emg = self.config.signal == EMG
-        flat_cols = self._runs.at_least(block.samples, block.lost, self._flat_samples)
+        floored = emg and self.config.quality.quantisation_floor
+        if floored:
+            # Equal values for the flat run are read as "not measuring" only where the signal
+            # stands over its device's resolution; at it, they are a quiet channel (below).
+            runs = self._runs.lengths(block.samples, block.lost)
+            flat_cols = runs >= self._flat_samples
+            detached_cols = runs >= self._detached_samples
+        else:
+            flat_cols = self._runs.at_least(block.samples, block.lost, self._flat_samples)
         if emg:
             sq = np.multiply(y, y)
             flat_flags = flat_cols
@@ -289,6 +319,23 @@ class Pipeline:
         flat = self._flat_framer.process(flat_flags)
         movement = framed[:, n:]
         power = self._envelope.process(p_frames)
+        if floored:
+            floor = self._floor(block, first, len(power))
+            long_flat = self._detached_framer.process(detached_cols)
+            if len(power):
+                # How much of the last few seconds each channel spent at its floor (a running
+                # mean with the resting level's fall time constant): one that rests there
+                # holds its value as a matter of course.
+                at_floor = (power <= QUANTISED_DB_RATIO * floor).astype(np.float64)
+                share, self._at_floor_zi = signal.lfilter(
+                    [self._a_floor],
+                    [1.0, self._a_floor - 1.0],
+                    at_floor,
+                    axis=0,
+                    zi=self._at_floor_zi,
+                )
+                flat = long_flat | (flat & (share <= 0.5))
+                power = np.maximum(power, floor)
         since = self._since_lost
         if since >= self._settle_frames and not frame_lost.any() and not bridged.any():
             usable = np.ones(len(frame_lost), dtype=bool)  # the usual case
@@ -301,6 +348,26 @@ class Pipeline:
         self._since_lost = since
         self.unusable_frames += int(np.count_nonzero(~usable))
         return Features(first, p_frames, power, movement, usable, flat, bridged)
+
+    def _floor(self, block: Block, first: int, n_frames: int) -> Array:
+        """Each new frame's quantisation noise power, (n_frames, n_channels): the step known
+        when the frame ends (the smallest change seen between consecutive samples so far)."""
+        cols = [ch.columns[0] for ch in self.channels]
+        if block.n_samples == 0:
+            return np.zeros((n_frames, len(cols)))
+        x = np.where(block.lost[:, None], np.nan, block.samples.astype(np.float64))
+        d = np.abs(np.diff(np.concatenate([self._last_raw[None, :], x]), axis=0))
+        d = np.where(d > 0, d, np.inf)  # no change (and NaN: a lost sample) says nothing
+        d[0] = np.minimum(d[0], self._step)
+        steps = np.minimum.accumulate(d, axis=0)
+        self._step = steps[-1]
+        self._last_raw = x[-1]
+        ends = (first + np.arange(n_frames) + 1) * self.hop - 1 - self._seen
+        self._seen += block.n_samples
+        q = steps[np.clip(ends, 0, len(steps) - 1)]
+        floor: Array = np.where(np.isfinite(q[:, cols]), q[:, cols] ** 2 / 12, 0.0)
+        floor *= self._noise_gain
+        return floor
 
     def process(self, block: Block) -> list[Episode]:
         """Feed the next block of the stream; return the episode events it completes."""

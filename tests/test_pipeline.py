@@ -564,6 +564,40 @@ def with_spasms(block: Block, spans: list[tuple[float, float]]) -> Block:
     return Block(x, block.fs, 0, block.channels, block.units)
 
 
+def test_a_quiet_channel_on_a_coarse_device_is_rest_not_a_missing_signal() -> None:
+    # A 10-bit ADC (offset 512) whose resting noise is 0.2 of a count: the value holds for
+    # most of each second. Before the quantisation floor its runs of equal values read as a
+    # missing signal, the rest was never learnt, and none of the three spasms was found.
+    block = with_spasms(shaped([(0, 0), (120, 0)], seed=4), [(20, 23), (50, 52), (80, 86)])
+    counts = np.round(np.array(block.samples) / 5.0 * 0.2 + 512).astype(np.float32)
+    coarse = Block(counts, block.fs, 0, block.channels, ("counts",))
+    assert np.mean(np.diff(counts[:15_000, 0]) == 0) > 0.95
+    whole = detect(DetectorConfig(), coarse, "left calf")
+    assert [(round(e.start_s), round(e.end_s)) for e in whole if e.state != "open"] == [
+        (20, 23),
+        (50, 52),
+        (80, 86),
+    ]
+    pipe = Pipeline(DetectorConfig(), coarse.fs, coarse.channels, coarse.units, "left calf")
+    events = []
+    for b in split(coarse, list(range(25, coarse.n_samples, 25))):
+        events += pipe.process(b)
+        assert not pipe.detached()  # quiet, not an electrode off
+    assert events + pipe.flush() == whole
+    # Held at one value for 1 s, it is flat whatever its level: an electrode off (reported
+    # once flat for another second).
+    held = counts.copy()
+    held[60_000:63_000] = 512
+    off = Block(held, block.fs, 0, block.channels, ("counts",))
+    pipe = Pipeline(DetectorConfig(), off.fs, off.channels, off.units, "left calf")
+    seen = []
+    for b in split(off, list(range(100, off.n_samples, 100))):
+        pipe.process(b)
+        seen.append(bool(pipe.detached()))
+    assert any(seen[615:630])
+    assert not any(seen[:600])
+
+
 # At most a minute over rest here (the default is 10 min), for a short test.
 MINUTE = DetectorConfig.model_validate({"episode": {"max_duration_s": 60}})
 
