@@ -320,14 +320,16 @@ class QualityConfig(_Frozen):
     flat_run_s: float = Field(default=0.1, gt=0)
     detached_after_s: float = Field(default=1.0, gt=0)
     relearn_after_lost_s: float | None = Field(default=10.0, gt=0)
-    #: sEMG: a device's counts are quantised, and a quiet channel on a coarse one (a 10-bit
+    #: A device's counts are quantised, and a quiet channel on a coarse one (a 10-bit
     #: ADC behind a low-gain front end, resting at 0.2 of a count) holds its value for most
     #: of each second. Its envelope then swung between the power floor (1e-20) and single
     #: count steps, and its runs of equal values were read as a missing signal: 0.1 s flat
     #: at a time, a second of settling after each, so the detector never learnt a rest and
     #: found nothing, silently. With the floor, each channel's envelope is floored at its
     #: quantisation noise (the step, the smallest change seen between consecutive samples,
-    #: squared over 12, through the filters), and equal values for ``flat_run_s`` count as
+    #: squared over 12, through the filters; an accelerometer's three axes share one step
+    #: and add their noise), and equal values for ``flat_run_s`` (and at least
+    #: ``detect.pipeline.MIN_FLAT_SAMPLES``) count as
     #: flat only on a channel that has not spent most of the last seconds (a running mean
     #: over the resting level's fall time constant, 3 s) within 3 dB of that floor: one that
     #: rests at its device's resolution holds its value as a matter of course.

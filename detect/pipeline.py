@@ -42,6 +42,13 @@ def is_trunk(location: str, words: Sequence[str]) -> bool:
     return any(w in name for w in words)
 
 
+#: A run of equal values is flat only once it holds this many samples too: at 25 Hz the
+#: flat run (0.1 s) was 2 samples, and an accelerometer counting in 3.9 mg steps (10 bits
+#: over +-2 g) whose three axes rest at 0.8 of a step kept all three for one step in 7 % of
+#: steps: flagged flat, each time followed by a second of settling, it never found a thing.
+#: Ten: with noise of half a step or more an axis keeps its value for a step at most about
+#: half the time, three together one time in seven, nine steps running under one in 10^7.
+MIN_FLAT_SAMPLES = 10
 #: Envelope power over the quantisation floor up to which a frame is at the device's
 #: resolution (3 dB). A channel that spent most of the last seconds there rests at its
 #: resolution, and its runs of equal values are a quiet channel, not a missing signal.
@@ -202,6 +209,8 @@ class Pipeline:
             delays = [
                 group_delay_s(sos, fs, math.sqrt(config.acc.low_hz * config.acc.high_hz))
             ] * len(self.channels)
+            _, h = signal.sosfreqz(sos, worN=4096, fs=fs)
+            noise_gain = [float(np.mean(np.abs(h) ** 2))] * len(self.channels)
             clonic_ratio = config.type.clonic_peak_acc
         timings = [
             FrameTiming(
@@ -223,7 +232,7 @@ class Pipeline:
         self._detached_samples = max(2, round(config.quality.detached_after_s * fs))
         self._fill_framer = FlagFramer(self.hop, 1, at_least=1)
         self._runs = RunLength(len(self.columns))
-        self._flat_samples = max(2, round(config.quality.flat_run_s * fs))
+        self._flat_samples = max(MIN_FLAT_SAMPLES, round(config.quality.flat_run_s * fs))
         self._envelope = MovingQuantile(window_frames, quantiles)
         self._settle_frames = self.timing.settle
         # sEMG: the quantisation noise of each channel's device (its step, the smallest change
@@ -291,7 +300,7 @@ class Pipeline:
         )
         n = len(self.channels)
         emg = self.config.signal == EMG
-        floored = emg and self.config.quality.quantisation_floor
+        floored = self.config.quality.quantisation_floor
         if floored:
             # Equal values for the flat run are read as "not measuring" only where the signal
             # stands over its device's resolution; at it, they are a quiet channel (below).
@@ -303,15 +312,19 @@ class Pipeline:
         if emg:
             sq = np.multiply(y, y)
             flat_flags = flat_cols
+            detached_flags = detached_cols if floored else flat_cols
         else:
             # Each channel's movement power, then its three axes themselves (for the spectrum).
             sq = np.empty((block.n_samples, 4 * n))
             flat_flags = np.empty((block.n_samples, n), dtype=bool)
+            detached_flags = np.empty((block.n_samples, n), dtype=bool)
             for j, ch in enumerate(self.channels):
                 c = list(ch.columns)
                 sq[:, j] = np.sum(y[:, c] ** 2, axis=1)
                 sq[:, n + 3 * j : n + 3 * j + 3] = y[:, c]
                 flat_flags[:, j] = flat_cols[:, c].all(axis=1)
+                if floored:
+                    detached_flags[:, j] = detached_cols[:, c].all(axis=1)
         first = self._framer.next_frame
         framed, frame_lost = self._framer.process(sq, unfilled)
         bridged = self._fill_framer.process((block.lost & ~unfilled)[:, None])[:, 0]
@@ -321,7 +334,7 @@ class Pipeline:
         power = self._envelope.process(p_frames)
         if floored:
             floor = self._floor(block, first, len(power))
-            long_flat = self._detached_framer.process(detached_cols)
+            long_flat = self._detached_framer.process(detached_flags)
             if len(power):
                 # How much of the last few seconds each channel spent at its floor (a running
                 # mean with the resting level's fall time constant): one that rests there
@@ -352,9 +365,8 @@ class Pipeline:
     def _floor(self, block: Block, first: int, n_frames: int) -> Array:
         """Each new frame's quantisation noise power, (n_frames, n_channels): the step known
         when the frame ends (the smallest change seen between consecutive samples so far)."""
-        cols = [ch.columns[0] for ch in self.channels]
         if block.n_samples == 0:
-            return np.zeros((n_frames, len(cols)))
+            return np.zeros((n_frames, len(self.channels)))
         x = np.where(block.lost[:, None], np.nan, block.samples.astype(np.float64))
         d = np.abs(np.diff(np.concatenate([self._last_raw[None, :], x]), axis=0))
         d = np.where(d > 0, d, np.inf)  # no change (and NaN: a lost sample) says nothing
@@ -365,7 +377,11 @@ class Pipeline:
         ends = (first + np.arange(n_frames) + 1) * self.hop - 1 - self._seen
         self._seen += block.n_samples
         q = steps[np.clip(ends, 0, len(steps) - 1)]
-        floor: Array = np.where(np.isfinite(q[:, cols]), q[:, cols] ** 2 / 12, 0.0)
+        # A channel's: its column's, or its three axes' (an accelerometer: one device, one
+        # step for all three, seen on whichever axis changes).
+        steps_ch = np.column_stack([q[:, list(ch.columns)].min(axis=1) for ch in self.channels])
+        axes = np.array([len(ch.columns) for ch in self.channels])
+        floor: Array = np.where(np.isfinite(steps_ch), axes * steps_ch**2 / 12, 0.0)
         floor *= self._noise_gain
         return floor
 

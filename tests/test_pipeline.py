@@ -639,6 +639,32 @@ def test_a_spasm_longer_than_the_limit_is_split_not_lost() -> None:
     ]
 
 
+@pytest.mark.parametrize("fs", [25.0, 50.0])
+def test_an_accelerometer_counting_in_coarse_steps_finds_clonus(fs: float) -> None:
+    # 10 bits over +-2 g: steps of 3.9 mg, the axes resting at 0.8 of a step. At 25 Hz the
+    # 0.1 s flat run was 2 samples, all three axes kept their value for a step 7 % of the
+    # time, and each such "flat" was followed by a second of settling: nothing was found.
+    block = ankle([(15, "6 Hz", 4), (35, "6 Hz", 3)], 1, fs=fs)
+    step = 0.0039
+    coarse = Block(
+        (np.round(np.array(block.samples, dtype=np.float64) / step) * step).astype(np.float32),
+        fs,
+        0,
+        block.channels,
+        block.units,
+    )
+    config = DetectorConfig(signal="acc")
+    whole = detect(config, coarse, "ankle")
+    done = [e for e in whole if e.state != "open"]
+    assert [e.type for e in done] == ["clonic", "clonic"]
+    for e, (start, end) in zip(done, [(15, 19), (35, 38)], strict=True):
+        assert e.start_s == pytest.approx(start, abs=0.5)
+        assert e.end_s == pytest.approx(end, abs=0.6)
+    pipe = Pipeline(config, coarse.fs, coarse.channels, coarse.units, "ankle")
+    live = [e for b in split(coarse, list(range(1, coarse.n_samples, 1))) for e in pipe.process(b)]
+    assert live + pipe.flush() == whole
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(0, 20_000), max_size=30), st.integers(0, 5), st.booleans())
 def test_the_start_run_again_gives_the_same_episodes_for_any_chunking(
