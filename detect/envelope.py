@@ -196,13 +196,15 @@ class RunLength:
         out: npt.NDArray[np.bool_] = self.process(x, lost) >= length
         return out
 
-    def lengths(
-        self, x: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_]
-    ) -> npt.NDArray[np.int64]:
-        """Run lengths (as :meth:`process`), all ones at once for the usual live signal."""
+    def at_least_both(
+        self, x: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_], short: int, long: int
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """:meth:`at_least` for two lengths at once (``short`` and ``long``, both over 1)."""
         if len(x) and self._all_new(x, lost):
-            return np.ones(x.shape, dtype=np.int64)
-        return self.process(x, lost)
+            none = np.zeros(x.shape, dtype=bool)
+            return none, none
+        runs = self.process(x, lost)
+        return runs >= short, runs >= long
 
     def _all_new(self, x: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_]) -> bool:
         """True, with the state moved past ``x``, when every sample of ``x`` (non-empty)

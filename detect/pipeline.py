@@ -235,10 +235,16 @@ class Pipeline:
         self._flat_samples = max(MIN_FLAT_SAMPLES, round(config.quality.flat_run_s * fs))
         self._envelope = MovingQuantile(window_frames, quantiles)
         self._settle_frames = self.timing.settle
-        # sEMG: the quantisation noise of each channel's device (its step, the smallest change
-        # seen between samples, squared over 12, through the filters) floors its envelope.
+        # The quantisation noise of each channel's device (its step, the smallest change seen
+        # between samples, squared over 12, through the filters) floors its envelope.
         self._noise_gain = np.asarray(noise_gain)
-        self._a_floor = 1 - math.exp(-1 / (config.baseline.fall_tau_s * frame_fs))
+        width = max(len(ch.columns) for ch in self.channels)
+        # Each channel's columns (repeated to one width: a minimum does not mind).
+        self._channel_columns = np.array(
+            [list(ch.columns) + [ch.columns[0]] * (width - len(ch.columns)) for ch in self.channels]
+        )
+        self._axes = np.array([len(ch.columns) for ch in self.channels], dtype=np.float64)
+        self._at_floor_frames = max(1, round(config.baseline.fall_tau_s * frame_fs))
         self._find_mains = (
             config.signal == EMG and config.notch.mains_hz == "auto" and len(self._grid_rows) > 1
         )
@@ -264,9 +270,12 @@ class Pipeline:
         self._since_lost = 0
         self._next_index: int | None = None
         self._step = np.full(len(self.columns), np.inf)  # smallest change between samples
-        self._last_raw = np.full(len(self.columns), np.nan)
+        self._last_raw = np.full(len(self.columns), np.nan, dtype=np.float32)
         self._seen = 0  # samples the floor has looked at
-        self._at_floor_zi = np.zeros((1, len(self.channels)))
+        # The last AT_FLOOR_S of frames: at the floor or not, and how many were.
+        self._at_floor = np.zeros((self._at_floor_frames, len(self.channels)), dtype=bool)
+        self._at_floor_n = 0
+        self._floor_row = np.zeros(len(self.channels))  # the floor at the step known now
         self.unusable_frames = 0
         #: The mains grid the notches follow: as configured, or found in the first seconds
         #: with "auto" (None until then, and when no line stands out: both sets stay).
@@ -304,9 +313,9 @@ class Pipeline:
         if floored:
             # Equal values for the flat run are read as "not measuring" only where the signal
             # stands over its device's resolution; at it, they are a quiet channel (below).
-            runs = self._runs.lengths(block.samples, block.lost)
-            flat_cols = runs >= self._flat_samples
-            detached_cols = runs >= self._detached_samples
+            flat_cols, detached_cols = self._runs.at_least_both(
+                block.samples, block.lost, self._flat_samples, self._detached_samples
+            )
         else:
             flat_cols = self._runs.at_least(block.samples, block.lost, self._flat_samples)
         if emg:
@@ -336,18 +345,22 @@ class Pipeline:
             floor = self._floor(block, first, len(power))
             long_flat = self._detached_framer.process(detached_flags)
             if len(power):
-                # How much of the last few seconds each channel spent at its floor (a running
-                # mean with the resting level's fall time constant): one that rests there
-                # holds its value as a matter of course.
-                at_floor = (power <= QUANTISED_DB_RATIO * floor).astype(np.float64)
-                share, self._at_floor_zi = signal.lfilter(
-                    [self._a_floor],
-                    [1.0, self._a_floor - 1.0],
-                    at_floor,
-                    axis=0,
-                    zi=self._at_floor_zi,
-                )
-                flat = long_flat | (flat & (share <= 0.5))
+                # Whether each channel spent most of the last few seconds (the resting level's
+                # fall time constant) at its floor: one that rests there holds its value as a
+                # matter of course. Nothing to count for a channel that was not there lately
+                # (the usual one, far over its floor).
+                at_floor = (power <= QUANTISED_DB_RATIO * floor) & (floor > 0)
+                if at_floor.any() or self._at_floor_n:
+                    # Frames at the floor among each frame's last ``_at_floor_frames`` (counted,
+                    # so exact however the stream is cut).
+                    seen = np.concatenate([self._at_floor, at_floor])
+                    counts = np.cumsum(seen, axis=0, dtype=np.int64)
+                    m = len(self._at_floor)
+                    within = counts[m:] - counts[: len(at_floor)]
+                    self._at_floor = seen[-m:]
+                    self._at_floor_n = int((counts[-1] - counts[len(at_floor) - 1]).sum())
+                    flat = flat & (2 * within <= m)
+                flat = flat | long_flat
                 power = np.maximum(power, floor)
         since = self._since_lost
         if since >= self._settle_frames and not frame_lost.any() and not bridged.any():
@@ -363,25 +376,36 @@ class Pipeline:
         return Features(first, p_frames, power, movement, usable, flat, bridged)
 
     def _floor(self, block: Block, first: int, n_frames: int) -> Array:
-        """Each new frame's quantisation noise power, (n_frames, n_channels): the step known
-        when the frame ends (the smallest change seen between consecutive samples so far)."""
+        """Each new frame's quantisation noise power, (n_frames or 1, n_channels): the step
+        known when the frame ends (the smallest change seen between consecutive samples so
+        far). One row, for every frame, when the block brought no smaller step (the usual
+        case once the first changes have been seen)."""
         if block.n_samples == 0:
-            return np.zeros((n_frames, len(self.channels)))
-        x = np.where(block.lost[:, None], np.nan, block.samples.astype(np.float64))
-        d = np.abs(np.diff(np.concatenate([self._last_raw[None, :], x]), axis=0))
-        d = np.where(d > 0, d, np.inf)  # no change (and NaN: a lost sample) says nothing
+            return self._floor_row[None, :]
+        x = block.samples
+        if block.lost.any():
+            x = np.where(block.lost[:, None], np.float32(np.nan), x)
+        d = np.abs(np.diff(x, axis=0, prepend=self._last_raw[None, :]))
+        self._last_raw = x[-1]
+        seen = self._seen
+        self._seen += block.n_samples
+        changed = d > 0  # no change (and NaN: a lost sample) says nothing
+        if (np.min(d, axis=0, where=changed, initial=np.inf) >= self._step).all():
+            return self._floor_row[None, :]
+        ends = (first + np.arange(n_frames) + 1) * self.hop - 1 - seen
+        d = np.where(changed, d, np.inf)
         d[0] = np.minimum(d[0], self._step)
         steps = np.minimum.accumulate(d, axis=0)
         self._step = steps[-1]
-        self._last_raw = x[-1]
-        ends = (first + np.arange(n_frames) + 1) * self.hop - 1 - self._seen
-        self._seen += block.n_samples
-        q = steps[np.clip(ends, 0, len(steps) - 1)]
+        self._floor_row = self._floor_of(self._step)
+        return self._floor_of(steps[np.clip(ends, 0, len(steps) - 1)])
+
+    def _floor_of(self, steps: Array) -> Array:
+        """Quantisation noise power per channel from each column's step (the last axis)."""
         # A channel's: its column's, or its three axes' (an accelerometer: one device, one
         # step for all three, seen on whichever axis changes).
-        steps_ch = np.column_stack([q[:, list(ch.columns)].min(axis=1) for ch in self.channels])
-        axes = np.array([len(ch.columns) for ch in self.channels])
-        floor: Array = np.where(np.isfinite(steps_ch), axes * steps_ch**2 / 12, 0.0)
+        q = steps[..., self._channel_columns].min(axis=-1)
+        floor: Array = np.where(np.isfinite(q), self._axes * q**2 / 12, 0.0)
         floor *= self._noise_gain
         return floor
 
