@@ -329,10 +329,10 @@ class QualityConfig(_Frozen):
     #: quantisation noise (the step, the smallest change seen between consecutive samples,
     #: squared over 12, through the filters; an accelerometer's three axes share one step
     #: and add their noise), and equal values for ``flat_run_s`` (and at least
-    #: ``detect.pipeline.MIN_FLAT_SAMPLES``) count as
-    #: flat only on a channel that has not spent most of the last seconds (a running mean
-    #: over the resting level's fall time constant, 3 s) within 3 dB of that floor: one that
-    #: rests at its device's resolution holds its value as a matter of course.
+    #: ``detect.pipeline.MIN_FLAT_SAMPLES``) count as flat only on a channel that has not
+    #: spent most of its last frames (over the resting level's fall time constant, 3 s)
+    #: within 3 dB of that floor: one that rests at its device's resolution holds its value
+    #: as a matter of course.
     #: ``detached_after_s`` of equal values is flat on any channel (such a quiet one is then
     #: reported detached after twice that). A signal that is not quantised has a step too
     #: small to matter.
