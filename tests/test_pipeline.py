@@ -10,6 +10,7 @@ from scipy import signal
 
 from detect import DetectorConfig, Pipeline, detect, preset
 from detect.errors import ConfigError
+from detect.events import Episode
 from replay.score import score
 from sensor.block import Block, concat
 from sensor.frame import FrameAssembler, decode_frame
@@ -331,6 +332,15 @@ def test_a_flat_channel_is_unusable_and_reported_detached() -> None:
     assert events == []  # no false spasm when the electrode reconnects
 
 
+def live_equal_to_whole(block: Block, location: str = "left calf") -> list[Episode]:
+    """The episodes of one whole-signal run, checked equal to those of 25-sample blocks."""
+    whole = detect(DetectorConfig(), block, location)
+    pipe = Pipeline(DetectorConfig(), block.fs, block.channels, block.units, location)
+    live = split(block, list(range(25, block.n_samples, 25)))
+    assert [e for b in live for e in pipe.process(b)] + pipe.flush() == whole
+    return whole
+
+
 @pytest.mark.parametrize("db", [10.0, 25.0, -10.0])
 def test_an_electrode_put_back_is_judged_against_its_new_rest(db: float) -> None:
     # Off for 10 s (flat), then back with a rest `db` away from the old one (another spot,
@@ -342,15 +352,11 @@ def test_an_electrode_put_back_is_judged_against_its_new_rest(db: float) -> None
     t = np.arange(block.n_samples) / block.fs
     x[(t >= 31) & (t < 33)] *= 10
     x[(t >= 60) & (t < 63)] *= 10
-    moved = Block(x, block.fs, 0, block.channels, block.units)
-    whole = detect(DetectorConfig(), moved, "left calf")
+    whole = live_equal_to_whole(Block(x, block.fs, 0, block.channels, block.units))
     assert [(round(e.start_s), round(e.end_s)) for e in whole if e.state != "open"] == [
         (31, 33),
         (60, 63),
     ]
-    pipe = Pipeline(DetectorConfig(), moved.fs, moved.channels, moved.units, "left calf")
-    live = split(moved, list(range(25, moved.n_samples, 25)))
-    assert [e for b in live for e in pipe.process(b)] + pipe.flush() == whole
 
 
 @pytest.mark.parametrize("db", [10.0, -10.0])
@@ -366,15 +372,11 @@ def test_a_sensor_moved_while_the_link_was_down_is_judged_against_its_new_rest(
     x[(t >= 60) & (t < 63)] *= 10
     lost = (t >= 20) & (t < 35)
     x[lost] = 0
-    moved = Block(x, block.fs, 0, block.channels, block.units, lost)
-    whole = detect(DetectorConfig(), moved, "left calf")
+    whole = live_equal_to_whole(Block(x, block.fs, 0, block.channels, block.units, lost))
     assert [(round(e.start_s), round(e.end_s)) for e in whole if e.state != "open"] == [
         (36, 38),
         (60, 63),
     ]
-    pipe = Pipeline(DetectorConfig(), moved.fs, moved.channels, moved.units, "left calf")
-    live = split(moved, list(range(25, moved.n_samples, 25)))
-    assert [e for b in live for e in pipe.process(b)] + pipe.flush() == whole
 
 
 def test_a_spasm_going_on_across_a_brief_drop_of_the_link_keeps_its_rest() -> None:
