@@ -209,6 +209,12 @@ class EpisodeConfig(_Frozen):
     #: None: no limit.
     max_duration_s: float | None = Field(default=600.0, gt=0)
 
+    @model_validator(mode="after")
+    def _longest(self) -> EpisodeConfig:
+        if self.max_duration_s is not None and self.max_duration_s <= self.min_duration_s:
+            raise ValueError("max_duration_s must be longer than min_duration_s")
+        return self
+
 
 class TypeConfig(_Frozen):
     """Telling tonic, clonic and mixed apart from the episode's windows.

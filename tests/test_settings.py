@@ -58,6 +58,11 @@ def test_overrides_reach_the_detector(tmp_path: Path) -> None:
             r":3: detector.off_db: the off threshold must not be above",
         ),
         ("[detector]\npreset = 'fast'\n", r":2: detector.preset: .*'default' or 'aasm'"),
+        (
+            "[detector]\nmax_duration_s = 0.2\n",
+            r"max_duration_s must be longer than min_duration_s",
+        ),
+        ("[detector]\nmax_duration_s = -5\n", r":2: detector.max_duration_s: .*greater than"),
         ("[placements]\nch1 = 3\n", r":2: placements.ch1: .*valid string"),
         ("patient = \n", r":1: not valid TOML"),
         ("colour = 'red'\n", r":1: colour: unknown key"),
