@@ -165,7 +165,12 @@ class ThresholdConfig(_Frozen):
     armband's gestures 2.5 s apart: 8 of 10 found instead of 10). Not before confirmation,
     so a short spasm's ramps are not cut under the minimum duration. When the envelope,
     released, then falls to rest within the merge gap, the episode ends where it reached
-    rest: that is where a contraction fading out ended.
+    rest: that is where a contraction fading out ended. When it stays over the on threshold
+    instead, the episode is held open: falling under it within 2 s, it ends at its release
+    (tone fading out); still over it after 2 s, it goes on, weaker, and its release is
+    judged from its level then (``detector.STEADY_S``). Without that, a flexor spasm's
+    phasic burst and its tonic phase 6-14 dB under it were two episodes, and a spasm fading
+    over 30 s three.
     """
 
     on_db: float = Field(default=4.5, ge=0)

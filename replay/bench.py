@@ -257,6 +257,17 @@ def suite(quick: bool = False) -> Iterator[Case]:
         drop_fraction=0.02,
         seconds=s,
     )
+    yield _sim_case(
+        "flexor-25dB",
+        "calf, 1 kHz, flexor spasms: a phasic burst 25 dB over rest, then a tonic phase "
+        "6-14 dB under it",
+        15,
+        "left calf",
+        fs_hz=1000.0,
+        snr_db=25.0,
+        profile="flexor",
+        seconds=s,
+    )
     yield _electrode_off(9)
     yield _saturated(10)
     yield _quantised(11)

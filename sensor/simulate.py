@@ -87,6 +87,12 @@ class SimConfig(BaseModel):
     #: of frames never arrives (the sequence number still counts them, as on a real link).
     battery_drain_per_h: float = Field(default=0.0, ge=0)
     drop_fraction: float = Field(default=0.0, ge=0, le=0.5)
+    #: How a spasm's strength runs. "steady": it holds its level (within 15 %) from its
+    #: rise to its fall. "flexor": a tonic or mixed spasm opens with a phasic burst of
+    #: 0.2-1 s at its peak, then holds a tonic phase 6-14 dB under it that weakens by up to
+    #: 6 dB more by its end, the shape of flexor spasms after spinal cord injury (a strong
+    #: withdrawal, then a long weaker hold) and of spasms fading as the muscle tires.
+    profile: Literal["steady", "flexor"] = "steady"
 
     @model_validator(mode="after")
     def _check_rate(self) -> SimConfig:
@@ -117,6 +123,11 @@ class TruthEpisode:
     rise_s: float
     fall_s: float
     tonic_fraction: float
+    #: The "flexor" profile: the phasic burst's length (0: none), the tonic phase's level
+    #: under the burst and its further decline by the end, dB.
+    burst_s: float = 0.0
+    tonic_db: float = 0.0
+    decline_db: float = 0.0
 
     @property
     def duration(self) -> float:
@@ -231,6 +242,9 @@ class SimulatedWearable:
 
     def _schedule_episodes(self) -> list[TruthEpisode]:
         cfg, rng = self.config, self._rng
+        # The flexor profile's draws have their own stream, so both profiles place the same
+        # spasms at the same times.
+        shape_rng = np.random.default_rng([cfg.seed, 2])
         episodes: list[TruthEpisode] = []
         if cfg.episodes_per_min <= 0:
             return episodes
@@ -252,6 +266,11 @@ class SimulatedWearable:
             rise = float(rng.uniform(0.05, 0.2))
             fall = float(rng.uniform(0.1, 0.4))
             tonic_fraction = float(rng.uniform(0.3, 0.6))
+            burst, tonic_db, decline_db = 0.0, 0.0, 0.0
+            if cfg.profile == "flexor" and kind != "clonic":
+                burst = min(float(shape_rng.uniform(0.2, 1.0)), duration / 3)
+                tonic_db = float(shape_rng.uniform(6.0, 14.0))
+                decline_db = float(shape_rng.uniform(0.0, 6.0))
             if t + duration > end_limit:
                 break
             peak = self._amplitude() * (1.15 if kind != "clonic" else 1.0)
@@ -268,6 +287,9 @@ class SimulatedWearable:
                     rise_s=min(rise, duration / 4),
                     fall_s=min(fall, duration / 4),
                     tonic_fraction=tonic_fraction,
+                    burst_s=burst,
+                    tonic_db=tonic_db,
+                    decline_db=decline_db,
                 )
             )
             t += duration + 2.0 + float(rng.exponential(mean_gap - 2.0 if mean_gap > 2.0 else 0.1))
@@ -352,6 +374,14 @@ class SimulatedWearable:
         """
         ramp = _raised_cosine((t - e.start) / e.rise_s) * _raised_cosine((e.end - t) / e.fall_s)
         drift = 1.0 + 0.15 * np.sin(2 * np.pi * 0.5 * (t - e.start))
+        level: npt.NDArray[np.float64] | float = 1.0
+        if e.burst_s > 0:
+            # Down from the burst to the tonic phase over 0.2 s, then declining to the end.
+            since = t - e.start - e.burst_s
+            down = np.clip(since / 0.2, 0.0, 1.0)
+            after = np.clip(since / (e.duration - e.burst_s), 0.0, 1.0)
+            level = 10 ** (-(e.tonic_db * down + e.decline_db * after) / 20)
+            drift = drift * level
         if smooth:
             smooth_out: npt.NDArray[np.float64] = ramp * drift
             return smooth_out
@@ -363,7 +393,7 @@ class SimulatedWearable:
             shape = bursts
         else:
             split = e.start + e.tonic_fraction * e.duration
-            shape = np.where(t < split, drift, 0.2 + 0.8 * bursts)
+            shape = np.where(t < split, drift, (0.2 + 0.8 * bursts) * level)
         out: npt.NDArray[np.float64] = ramp * shape
         return out
 

@@ -23,6 +23,8 @@ FLOORS = {
     "electrode-off": 0.9,
     "saturation": 0.9,
     "12-bit counts": 0.9,
+    # A strong burst, then a weaker hold: two episodes each before the release waited.
+    "flexor-25dB": 0.9,
     "myo_forearm_s01_series1": 0.9,
     "myo_forearm_s01_series2": 0.85,
     # Both begin with a contraction in the detector's first 3 s (the filters settle, then the

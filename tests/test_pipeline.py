@@ -474,6 +474,41 @@ def test_a_contraction_fading_out_ends_where_it_reaches_rest() -> None:
     assert 22.6 <= events[0].end_s <= 22.9
 
 
+@pytest.mark.parametrize(
+    "corners",
+    [
+        # A flexor spasm: a phasic burst (0.2 or 0.5 s, 40 dB over rest), then a tonic phase
+        # 8 or 16 dB over rest for 10 s. The release from the burst's peak ended it, and the
+        # tonic phase began a second episode at once.
+        [(0, 0), (20, 0), (20, 40), (20 + b, 40), (20 + b, tonic), (30, tonic), (30, 0), (40, 0)]
+        for b in (0.2, 0.5)
+        for tonic in (8, 16)
+    ]
+    + [
+        # Fading as the muscle tires, 40 -> 8 dB over 30 s: cut in three by the release.
+        [(0, 0), (20, 0), (20, 40), (50, 8), (50, 0), (60, 0)],
+    ],
+)
+def test_a_spasm_that_weakens_but_holds_is_one_episode(corners: list[tuple[float, float]]) -> None:
+    end = corners[-3][0]
+    events = [e for e in live_equal_to_whole(shaped(corners)) if e.state != "open"]
+    assert len(events) == 1
+    assert round(events[0].start_s) == 20
+    # Its end still follows the release, from the level it held: 14 dB under it (a fading
+    # spasm's last 2 s, 10-8 dB over rest, may fall under it) or rest.
+    assert end - 2.5 <= events[0].end_s <= end + 0.3
+
+
+def test_a_contraction_fading_through_tone_then_another_are_two() -> None:
+    # 3 s at 30 dB, then 1.2 s of tone at 10 dB (over the on threshold), 0.3 s at rest and a
+    # second contraction at 24.8 s: the tone after a release is not taken for a contraction
+    # going on (a Myo armband's gestures fade like this), and is not the second's start.
+    corners = [(0, 0), (20, 0), (20, 30), (23, 30), (23.3, 10), (24.5, 10), (24.5, 0)]
+    corners += [(24.8, 0), (24.8, 30), (28.5, 30), (28.5, 0), (40, 0)]
+    events = [e for e in detect(DetectorConfig(), shaped(corners), "forearm") if e.state != "open"]
+    assert [(round(e.start_s, 1), round(e.end_s)) for e in events] == [(20.0, 23), (24.8, 29)]
+
+
 # A stream that begins in a contraction: 20 dB over rest until 4 s, then a second at 10-13 s.
 IN_CONTRACTION = [(0, 20), (4, 20), (4, 0), (10, 0), (10, 20), (13, 20), (13, 0), (20, 0)]
 
@@ -608,16 +643,14 @@ MINUTE = DetectorConfig.model_validate({"episode": {"max_duration_s": 60}})
 def test_a_rest_that_steps_up_is_learnt_after_the_longest_spasm(db: float) -> None:
     # The rest steps up `db` at 30 s and stays (an electrode lifting partly, a new contact);
     # spasms at 10, 60 (inside the step's first minute) and 150 s. Without the limit, the step
-    # and every spasm after it were one chain of episodes, each ended by its release and the
-    # next begun at once, to the stream's end.
+    # and every spasm after it were one episode (or a chain of them) to the stream's end.
     block = with_spasms(
         shaped([(0, 0), (30, 0), (30, db), (200, db)], fs=500.0), [(10, 13), (60, 63), (150, 153)]
     )
     whole = [e for e in detect(MINUTE, block, "left calf") if e.state != "open"]
     assert [(round(e.start_s), round(e.end_s), e.state) for e in whole] == [
         (10, 13, "ended"),
-        (30, 63, "ended"),
-        (64, 90, "interrupted"),  # a minute after the level last was at rest
+        (30, 90, "interrupted"),  # a minute after the level last was at rest
         (150, 153, "ended"),
     ]
     unlimited = DetectorConfig.model_validate({"episode": {"max_duration_s": None}})

@@ -60,6 +60,29 @@ def test_spasm_is_stronger_than_rest_by_the_snr() -> None:
     assert 17 < ratio_db < 23
 
 
+def test_a_flexor_spasm_opens_with_a_burst_then_holds_weaker() -> None:
+    kw = {"fs_hz": 1000.0, "seconds": 300.0, "seed": 3, "snr_db": 20.0}
+    quiet = {"mains": False, "motion": False, "twitches": False}
+    steady = SimulatedWearable(SimConfig(**kw))
+    sim = SimulatedWearable(SimConfig(**kw, **quiet, profile="flexor"))
+    # The same spasms, when and where, as the steady profile's: only their strength runs.
+    assert [(e.start, e.end, e.type) for e in sim.truth] == [
+        (e.start, e.end, e.type) for e in steady.truth
+    ]
+    x = np.concatenate(list(sim.samples())).astype(float)[:, 0] * sim.scale
+    tonic = [e for e in sim.truth if e.type == "tonic" and e.duration > 3]
+    assert tonic
+    for e in tonic:
+        assert 0.2 <= e.burst_s <= 1.0
+        assert 6 <= e.tonic_db <= 14
+        assert 0 <= e.decline_db <= 6
+        burst = x[int((e.start + e.rise_s) * 1000) : int((e.start + e.burst_s) * 1000)]
+        hold = x[int((e.start + e.burst_s + 0.3) * 1000) : int((e.start + e.burst_s + 1.3) * 1000)]
+        under_db = 20 * np.log10(np.std(burst) / np.std(hold))
+        assert e.tonic_db - 2.5 < under_db < e.tonic_db + 2.5
+    assert all(e.burst_s == 0 for e in sim.truth if e.type == "clonic")
+
+
 def test_ecg_only_on_trunk_locations() -> None:
     assert is_trunk("lower back")
     assert is_trunk("Neck")
