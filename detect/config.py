@@ -390,6 +390,9 @@ def preset(name: str, signal: Literal["emg", "acc"] = "emg") -> DetectorConfig:
         at least 0.5 s. The rules' upper limit (10 s; 45 s for large muscle groups) decides
         which movements count in a periodic series, so it belongs to scoring series of
         movements, not to finding them: episodes are reported whatever their length.
+        The microvolts are read in each channel's units (a recording in mV or V is scaled);
+        a channel in device counts is refused with an error, since no rule in uV can be
+        applied to it.
     """
     if name == "default":
         return DetectorConfig(signal=signal)

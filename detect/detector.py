@@ -16,9 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from detect.config import DetectorConfig
+from detect.errors import ConfigError
 from detect.events import Episode, EpisodeType
 
 IDLE, CANDIDATE, ACTIVE, TWITCH = 0, 1, 2, 3
+#: One uV in units sEMG may come in (absolute thresholds are set in uV).
+UV_IN = {"uV": 1.0, "mV": 1e-3, "V": 1e-6, "nV": 1e3}
 #: Power floor, so a perfectly flat (quantised) signal has a finite level in dB.
 POWER_FLOOR = 1e-20
 #: Frame powers are averaged over this long before looking for a rhythm, s.
@@ -133,6 +136,18 @@ class ChannelDetector:
         self.location = location
         self.units = units
         self.clonic_ratio = clonic_ratio
+        th = config.threshold
+        # Absolute thresholds (the AASM preset's 8 and 2 uV) in this channel's units.
+        self._per_uv = 1.0
+        if th.on_above > 0 or th.off_above > 0:
+            per_uv = UV_IN.get(units.replace("µ", "u").replace("μ", "u"))
+            if per_uv is None:
+                raise ConfigError(
+                    f"channel {channel} is in {units!r}, but the {config.preset} detector's "
+                    f"thresholds ({th.on_above:g} and {th.off_above:g} uV over rest) need sEMG "
+                    "in uV, mV or V"
+                )
+            self._per_uv = per_uv
         frame_s = timing.hop / timing.fs
         b = config.baseline
         self._a_rise = 1 - math.exp(-frame_s / b.rise_tau_s)
@@ -311,7 +326,7 @@ class ChannelDetector:
 
     def _threshold_power(self, base_p: float, db: float, above: float) -> float:
         rest = math.sqrt(base_p)
-        level = max(rest * 10 ** (db / 20), rest + above)
+        level = max(rest * 10 ** (db / 20), rest + above * self._per_uv)
         return level * level
 
     def _on_power(self, base_p: float) -> float:

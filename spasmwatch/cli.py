@@ -23,7 +23,8 @@ from detect.pipeline import Pipeline
 from episodes.log import EpisodeLog, default_db_path
 from episodes.resilient import ResilientLog
 from episodes.summary import SpasmTally
-from replay.csvio import CsvWriter
+from replay.bdf import EdfRecording, WfdbRecording
+from replay.csvio import CsvRecording, CsvWriter
 from replay.run import open_recording, paced, run
 from replay.timefmt import parse_time
 from sensor.ble import PROFILES, BleWearable, scan
@@ -318,6 +319,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     recording = open_recording(args.file, args.signal)
+    try:
+        return _replay(args, recording)
+    finally:
+        recording.close()  # also when the settings or the detector refuse this recording
+
+
+def _replay(
+    args: argparse.Namespace, recording: CsvRecording | EdfRecording | WfdbRecording
+) -> int:
     info = recording.info
     if getattr(recording, "damaged", False):
         print(
@@ -327,7 +337,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
         )
     start = args.start or info.start
     if args.db and start is None:
-        recording.close()
         raise UsageError(
             f"{args.file} does not say when it started: give --start (ISO-8601) to log its episodes"
         )

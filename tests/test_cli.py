@@ -105,6 +105,30 @@ def test_replay_reads_a_csv_written_by_someone_else(tmp_path: Path) -> None:
     assert abs(ep["end"] - 14) < 0.3
 
 
+def test_the_aasm_preset_reads_its_uv_thresholds_in_the_recordings_units(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(12)
+    fs = 500
+    t = np.arange(30 * fs) / fs
+    x = rng.standard_normal(len(t)) * 1.0
+    x[10 * fs : 14 * fs] *= 12  # 4 s at about 12 uV RMS: over rest + 8 uV
+    rows = "\n".join(f"{a:.3f},{b / 1000:.6f}" for a, b in zip(t, x, strict=True)) + "\n"
+    in_mv = tmp_path / "mv.csv"
+    in_mv.write_text("# units: mV\ntime,tibialis\n" + rows)
+    rep = run_cli("replay", str(in_mv), "--json", "--preset", "aasm")
+    assert rep.returncode == 0, rep.stderr
+    (ep,) = [json.loads(line) for line in rep.stdout.splitlines()]
+    assert abs(ep["start"] - 10) < 0.1  # 8 uV read as 8 mV found nothing
+    counts = tmp_path / "counts.csv"
+    counts.write_text("# units: counts\ntime,tibialis\n" + rows)
+    rep = run_cli("replay", str(counts), "--json", "--preset", "aasm")
+    assert rep.returncode == 1
+    assert rep.stderr.strip().count("\n") == 0
+    assert "channel tibialis is in 'counts'" in rep.stderr
+    assert "aasm" in rep.stderr
+
+
 def test_a_malformed_csv_gets_one_line_naming_file_and_line(tmp_path: Path) -> None:
     csv = tmp_path / "bad.csv"
     csv.write_text("time,ch1\n0.000,1\n0.001,2\n0.002,oops\n")
