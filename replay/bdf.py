@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from replay.csvio import RecordingInfo
-from replay.errors import ReplayError
+from replay.errors import ReplayError, no_such_signals
 from sensor.block import Block
 
 #: Digital range of 24-bit BDF samples.
@@ -385,7 +385,9 @@ class EdfRecording:
 
     CHUNK_S = 10.0
 
-    def __init__(self, path: str | Path, signal: str) -> None:
+    def __init__(
+        self, path: str | Path, signal: str, channels: Sequence[str] | None = None
+    ) -> None:
         import mne
 
         self.path = Path(path)
@@ -404,14 +406,27 @@ class EdfRecording:
         self.damaged = head.cut_short
         labels, dims, per = head.labels, head.dims, head.per_record
         data = [i for i, lab in enumerate(labels) if not lab.endswith("Annotations")]
-        if len({per[i] for i in data}) > 1:
+        if channels is not None:
+            missing = [n for n in channels if n not in [labels[i] for i in data]]
+            if missing:
+                raise ReplayError(self.path, no_such_signals(missing, [labels[i] for i in data]))
+            data = [labels.index(n) for n in channels]
+        # MNE reads every signal at the file's fastest rate: the others would be resampled.
+        fastest = max(per[i] for i, lab in enumerate(labels) if not lab.endswith("Annotations"))
+        sfreq = float(self.raw.info["sfreq"])
+        slower = [i for i in data if per[i] != fastest]
+        if slower:
+            rates = "; ".join(f"{labels[i]} {per[i] * sfreq / fastest:g} Hz" for i in slower)
             raise ReplayError(
-                self.path, "signals at different sampling rates: give each its own file"
+                self.path,
+                f"signals slower than the file's {sfreq:g} Hz ({rates}): choose those at "
+                f"{sfreq:g} Hz with --channels",
             )
-        self.fs = float(self.raw.info["sfreq"])
+        self.fs = sfreq
         self.channels = tuple(labels[i] for i in data)
+        self._picks = [self.raw.ch_names.index(labels[i]) for i in data]
         self.units = tuple(dims[i] or "au" for i in data)
-        self._scale = np.asarray(self.raw._raw_extras[0]["units"], dtype=np.float64)[: len(data)]
+        self._scale = np.asarray(self.raw._raw_extras[0]["units"], dtype=np.float64)[self._picks]
         meas = self.raw.info["meas_date"]
         self.start = None if meas is None else meas + timedelta(seconds=head.fraction)
         self.info = RecordingInfo(
@@ -449,7 +464,7 @@ class EdfRecording:
         step = max(1, int(self.CHUNK_S * self.fs))
         for a in range(0, n, step):
             b = min(n, a + step)
-            x = self.raw.get_data(picks=list(range(len(self.channels))), start=a, stop=b)
+            x = self.raw.get_data(picks=self._picks, start=a, stop=b)
             lost = np.zeros(b - a, dtype=bool)
             # The runs that reach into [a, b): they neither overlap nor touch, so both ends sort.
             lo = int(np.searchsorted(self._lost_stop, a, side="right"))
@@ -471,7 +486,7 @@ class EdfRecording:
         a, b = max(0, start), min(self.n, stop)
         if b <= a:
             return np.zeros(0)
-        x = self.raw.get_data(picks=[i], start=a, stop=b)[0]
+        x = self.raw.get_data(picks=[self._picks[i]], start=a, stop=b)[0]
         return np.asarray(x / self._scale[i], dtype=np.float64)
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from sensor.errors import SpasmwatchError
@@ -26,3 +27,8 @@ class ReplayError(SpasmwatchError):
         self.path = Path(path)
         self.line = line
         self.reason = reason
+
+
+def no_such_signals(missing: Sequence[str], have: Sequence[str]) -> str:
+    """The reason given for channels asked for that a recording does not hold."""
+    return f"no signal named {', '.join(map(repr, missing))}; it has {', '.join(have)}"

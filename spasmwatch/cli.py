@@ -23,9 +23,8 @@ from detect.pipeline import Pipeline
 from episodes.log import EpisodeLog, default_db_path
 from episodes.resilient import ResilientLog
 from episodes.summary import SpasmTally
-from replay.bdf import EdfRecording, WfdbRecording
-from replay.csvio import CsvRecording, CsvWriter
-from replay.run import open_recording, paced, run
+from replay.csvio import CsvWriter
+from replay.run import Recording, Selected, open_recording, paced, run
 from replay.timefmt import parse_time
 from sensor.ble import PROFILES, BleWearable, scan
 from sensor.block import ACC, EMG, Block
@@ -54,6 +53,13 @@ def _time(text: str) -> datetime:
         return parse_time(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 date or date-time: {text!r}") from None
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",")]
+    if not all(names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"names must be unique and not empty: {text!r}")
+    return names
 
 
 def _positive(text: str) -> float:
@@ -318,16 +324,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    recording = open_recording(args.file, args.signal)
+    recording = open_recording(args.file, args.signal, args.channels)
     try:
         return _replay(args, recording)
     finally:
         recording.close()  # also when the settings or the detector refuse this recording
 
 
-def _replay(
-    args: argparse.Namespace, recording: CsvRecording | EdfRecording | WfdbRecording
-) -> int:
+def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
     info = recording.info
     if getattr(recording, "damaged", False):
         print(
@@ -690,6 +694,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("file", help="a recording (.csv, .edf or .bdf)")
     signal_args(r, None, "default: --config placements, else unspecified")
     r.add_argument("--start", type=_time, help="wall-clock start when the file does not say")
+    r.add_argument(
+        "--channels",
+        type=_names,
+        help="the signals to replay, by name, comma-separated (default: all; an EDF of a "
+        "sleep study holds EEG, ECG and others beside the leg sEMG)",
+    )
     r.add_argument("--json", action="store_true", help="one JSON object per episode per line")
     r.add_argument(
         "--speed",

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 import warnings
@@ -6,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from replay.bdf import ANNOTATION_BYTES, BdfWriter, EdfRecording, record_seconds, repair
 from replay.errors import ReplayError
+from replay.run import open_recording
 from sensor.block import Block
 
 START = datetime(2026, 11, 25, 22, 0, 1, 250000, tzinfo=UTC)
@@ -179,3 +182,60 @@ def test_wfdb_records_replay_in_uv(tmp_path: Path) -> None:
     assert rec.info.units == ("uV",)
     got = np.concatenate([b.samples for b in rec.blocks()])
     np.testing.assert_allclose(got[:, 0], x[:, 0] * 1000, atol=0.06)
+
+
+def sleep_study(path: Path) -> None:
+    """An EDF as a sleep lab writes it: EEG and leg sEMG at 512 Hz, breathing at 32 Hz."""
+    import edfio
+
+    rng = np.random.default_rng(5)
+    n = 40 * 512
+    leg = rng.standard_normal(n) * 2.0
+    leg[20 * 512 : 24 * 512] *= 20  # one 4 s contraction of the left leg
+    eeg = rng.standard_normal(n) * 30.0
+    eeg[5 * 512 : 9 * 512] *= 10  # an arousal: not a spasm, and not read when not asked for
+    signals = [
+        edfio.EdfSignal(eeg, 512, label="EEG C3-M2", physical_dimension="uV"),
+        edfio.EdfSignal(leg, 512, label="Leg L", physical_dimension="uV"),
+        edfio.EdfSignal(np.sin(np.arange(40 * 32) / 32 * 2 * np.pi * 0.25), 32, label="Thor"),
+    ]
+    edfio.Edf(signals).write(path)
+
+
+def test_a_sleep_studys_leg_channel_replays_on_its_own(tmp_path: Path) -> None:
+    p = tmp_path / "psg.edf"
+    sleep_study(p)
+    everything = run_cli("replay", str(p))
+    assert everything.returncode == 1
+    assert everything.stderr.strip().count("\n") == 0
+    assert "Thor 32 Hz" in everything.stderr
+    assert "--channels" in everything.stderr
+    leg = run_cli("replay", str(p), "--channels", "Leg L", "--json")
+    assert leg.returncode == 0, leg.stderr
+    (ep,) = [json.loads(line) for line in leg.stdout.splitlines()]
+    assert ep["channel"] == "Leg L"
+    assert abs(ep["start"] - 20) < 0.2
+    assert abs(ep["end"] - 24) < 0.4
+    wrong = run_cli("replay", str(p), "--channels", "Leg R")
+    assert wrong.returncode == 1
+    assert "no signal named 'Leg R'; it has EEG C3-M2, Leg L, Thor" in wrong.stderr
+
+
+def test_channels_are_chosen_from_a_csv_too(tmp_path: Path) -> None:
+    csv = tmp_path / "two.csv"
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((20_000, 2)) * 3.0
+    x[8000:12_000, 1] *= 15
+    csv.write_text(
+        "time,calf,ecg\n"
+        + "\n".join(f"{i / 1000:.3f},{a:.3f},{b:.3f}" for i, (a, b) in enumerate(x))
+        + "\n"
+    )
+    rec = open_recording(csv, "emg", ["ecg"])
+    assert rec.info.channels == ("ecg",)
+    block = next(rec.blocks())
+    assert block.channels == ("ecg",)
+    np.testing.assert_allclose(block.samples[:, 0], x[: block.n_samples, 1], atol=1e-3)
+    rec.close()
+    with pytest.raises(ReplayError, match="no signal named 'thigh'; it has calf, ecg"):
+        open_recording(csv, "emg", ["thigh"])
