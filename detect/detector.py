@@ -262,7 +262,7 @@ class ChannelDetector:
         self._last_rest = 0
         self._end_at: int | None = None
         # The last frame of an episode under its off threshold that was not held up by a
-        # released contraction still over the on threshold (see _run).
+        # released contraction still over the on threshold (see process).
         self._last_low = 0
         self._peak_p = 0.0
         self._base_p = 0.0
