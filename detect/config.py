@@ -316,7 +316,9 @@ class QualityConfig(_Frozen):
     """Unusable signal.
 
     A real signal carries noise, so a channel whose raw value stays exactly the same for
-    ``flat_run_s`` is not measuring anything there (a detached electrode, a stuck device);
+    ``flat_run_s`` is not measuring anything there (a detached electrode, a stuck device, an
+    amplifier saturated at its full scale; peaks clipped for a sample or two inside a strong
+    contraction leave it usable: the contraction is there, its amplitude a lower bound);
     nothing is detected in such stretches and the resting level holds. Flat for
     ``detached_after_s`` counts as an electrode that looks detached; when its signal comes
     back, the rest is learnt again (settle, warm-up, the start check) as at a stream's start:
