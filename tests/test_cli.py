@@ -129,6 +129,16 @@ def test_the_aasm_preset_reads_its_uv_thresholds_in_the_recordings_units(tmp_pat
     assert "aasm" in rep.stderr
 
 
+def test_a_csv_timed_in_milliseconds_is_asked_about(tmp_path: Path) -> None:
+    csv = tmp_path / "ms.csv"
+    csv.write_text("time,tibialis\n" + "\n".join(f"{i},{i % 7 - 3}" for i in range(3000)) + "\n")
+    rep = run_cli("replay", str(csv))
+    assert rep.returncode == 1
+    assert rep.stderr.strip().count("\n") == 0
+    assert f"{csv}: a 20-450 Hz band does not fit a 1 Hz sampling rate" in rep.stderr
+    assert "its time column steps by 1; is it in seconds?" in rep.stderr
+
+
 def test_a_malformed_csv_gets_one_line_naming_file_and_line(tmp_path: Path) -> None:
     csv = tmp_path / "bad.csv"
     csv.write_text("time,ch1\n0.000,1\n0.001,2\n0.002,oops\n")
