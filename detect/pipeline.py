@@ -272,7 +272,7 @@ class Pipeline:
         self._step = np.full(len(self.columns), np.inf)  # smallest change between samples
         self._last_raw = np.full(len(self.columns), np.nan, dtype=np.float32)
         self._seen = 0  # samples the floor has looked at
-        # The last AT_FLOOR_S of frames: at the floor or not, and how many were.
+        # The last fall_tau_s (3 s) of frames: at the floor or not, and how many were.
         self._at_floor = np.zeros((self._at_floor_frames, len(self.channels)), dtype=bool)
         self._at_floor_n = 0
         self._floor_row = np.zeros(len(self.channels))  # the floor at the step known now

@@ -239,3 +239,6 @@ def test_channels_are_chosen_from_a_csv_too(tmp_path: Path) -> None:
     rec.close()
     with pytest.raises(ReplayError, match="no signal named 'thigh'; it has calf, ecg"):
         open_recording(csv, "emg", ["thigh"])
+    twice = run_cli("replay", str(csv), "--channels", "calf,calf")
+    assert twice.returncode == 2
+    assert "names must be unique and not empty: 'calf,calf'" in twice.stderr
