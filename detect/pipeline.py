@@ -371,8 +371,8 @@ class Pipeline:
             for i, lost in enumerate(frame_lost):
                 since = 0 if lost else since + 1
                 usable[i] = since > self._settle_frames and not bridged[i]
+            self.unusable_frames += int(np.count_nonzero(~usable))
         self._since_lost = since
-        self.unusable_frames += int(np.count_nonzero(~usable))
         return Features(first, p_frames, power, movement, usable, flat, bridged)
 
     def _floor(self, block: Block, first: int, n_frames: int) -> Array:
@@ -385,13 +385,18 @@ class Pipeline:
         x = block.samples
         if block.lost.any():
             x = np.where(block.lost[:, None], np.float32(np.nan), x)
-        d = np.abs(np.diff(x, axis=0, prepend=self._last_raw[None, :]))
+        # The changes between consecutive samples (NaN next to a lost one), from the last
+        # sample of the block before: written in place, the usual block's few ufunc calls.
+        d = np.empty(x.shape, dtype=x.dtype)
+        np.subtract(x[0], self._last_raw, out=d[0])
+        np.subtract(x[1:], x[:-1], out=d[1:])
+        np.abs(d, out=d)
         self._last_raw = x[-1]
         seen = self._seen
         self._seen += block.n_samples
         changed = d > 0  # no change (and NaN: a lost sample) says nothing
-        if (np.min(d, axis=0, where=changed, initial=np.inf) >= self._step).all():
-            return self._floor_row[None, :]
+        if not (changed & (d < self._step)).any():
+            return self._floor_row[None, :]  # no change smaller than the step known
         ends = (first + np.arange(n_frames) + 1) * self.hop - 1 - seen
         d = np.where(changed, d, np.inf)
         d[0] = np.minimum(d[0], self._step)
