@@ -11,7 +11,8 @@ The contract (also in the README):
 - sEMG columns are in uV (or device counts with ``# units: counts``), one column per channel;
   accelerometer columns come in groups of three (x, y, z in g), one group per sensor;
 - a lost sample (a dropped notification) is a row with its time and every other field empty
-  (``12.345,,``), so a replay sees the same gaps the live monitor saw.
+  (``12.345,,``), so a replay sees the same gaps the live monitor saw; every other field NaN
+  (``12.345,nan,nan``, as pandas and other tools write a gap) is read the same way.
 """
 
 from __future__ import annotations
@@ -158,7 +159,8 @@ class CsvRecording:
         self, width: int
     ) -> tuple[npt.NDArray[np.float64], list[int], npt.NDArray[np.bool_]] | None:
         """Up to CHUNK_ROWS data rows as a float array, with their line numbers and which
-        rows are lost samples (a time and nothing else: ``12.345,,``), read as 0."""
+        rows are lost samples (a time and nothing else: ``12.345,,``, or NaN in every signal
+        field), read as 0."""
         lines: list[str] = []
         numbers: list[int] = []
         lost_rows: list[int] = []
@@ -208,8 +210,20 @@ class CsvRecording:
             raise ReplayError(self.path, "unreadable rows", numbers[0]) from None
         bad = ~np.isfinite(data)
         if bad.any():
+            # Every signal field NaN: a lost sample as other tools write one (pandas' "nan").
+            gone = np.isnan(data[:, 1:]).all(axis=1) & np.isfinite(data[:, 0])
+            if gone.any():
+                lost_rows.extend(np.flatnonzero(gone).tolist())
+                data[gone, 1:] = 0.0
+                bad = ~np.isfinite(data)
+        if bad.any():
             r, c = np.argwhere(bad)[0]
-            raise ReplayError(self.path, f"field {c + 1} is not a finite number", numbers[r])
+            raise ReplayError(
+                self.path,
+                f"field {c + 1} is not a finite number (a lost sample leaves every signal "
+                "field empty or NaN)",
+                numbers[r],
+            )
         lost = np.zeros(len(lines), dtype=bool)
         lost[lost_rows] = True
         return data, numbers, lost

@@ -7,6 +7,10 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
+from detect.envelope import RunLength
 from detect.events import Episode
 from detect.pipeline import Pipeline
 from replay.bdf import EdfRecording, WfdbRecording
@@ -117,3 +121,96 @@ def run(pipeline: Pipeline, blocks: Iterable[Block]) -> Iterator[Episode]:
     for block in blocks:
         yield from pipeline.process(block)
     yield from pipeline.flush()
+
+
+@dataclasses.dataclass(frozen=True)
+class NoSignal:
+    """A stretch of a recording without usable signal: nothing can be detected there.
+
+    ``reason`` is ``packets`` (lost samples: the file's gaps) or ``detached`` (a channel's
+    raw values did not change for ``QualityConfig.detached_after_s`` or longer: an electrode
+    off, a stuck device or an amplifier held at its full scale), as the live monitor logs
+    them. ``channel`` None means every channel. Samples ``[start_index, stop_index)``.
+    """
+
+    reason: str
+    channel: str | None
+    start_index: int
+    stop_index: int
+    fs: float
+
+    @property
+    def start_s(self) -> float:
+        return self.start_index / self.fs
+
+    @property
+    def duration_s(self) -> float:
+        return (self.stop_index - self.start_index) / self.fs
+
+    @property
+    def samples(self) -> int:
+        return self.stop_index - self.start_index
+
+
+class NoSignalWatch:
+    """Finds the stretches without usable signal in a stream, block by block, so that a
+    replay says where "no spasms" means "no signal" (as the monitor's log does live).
+
+    Each stretch is reported once it has ended (or at :meth:`flush`); how the stream is cut
+    into blocks does not change them.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.fs = pipeline.fs
+        self.channels = pipeline.channels
+        self._need = max(2, round(pipeline.config.quality.detached_after_s * pipeline.fs))
+        self._runs = RunLength(len(pipeline.columns))
+        self._lost_from: int | None = None
+        self._flat_from: list[int | None] = [None] * len(self.channels)
+        self._next = 0
+
+    def process(self, block: Block) -> list[NoSignal]:
+        """The stretches that ended within ``block``."""
+        out: list[NoSignal] = []
+        i0, n = block.start_index, block.n_samples
+        if n == 0:
+            return out
+        self._next = i0 + n
+        lost = block.lost
+        if lost.any() or self._lost_from is not None:
+            for e in _edges(self._lost_from is not None, lost):
+                if self._lost_from is None:
+                    self._lost_from = i0 + e
+                elif e < n:
+                    out.append(NoSignal("packets", None, self._lost_from, i0 + e, self.fs))
+                    self._lost_from = None
+        runs = self._runs.process(block.samples, lost)
+        if any(b is not None for b in self._flat_from) or (runs >= self._need).any():
+            for j, ch in enumerate(self.channels):
+                run = runs[:, list(ch.columns)].min(axis=1)
+                began = self._flat_from[j]
+                for e in _edges(began is not None, run >= self._need):
+                    if began is None:
+                        began = i0 + e - int(run[e]) + 1  # where the unchanging run began
+                    elif e < n:
+                        out.append(NoSignal("detached", ch.name, began, i0 + e, self.fs))
+                        began = None
+                self._flat_from[j] = began
+        return sorted(out, key=lambda s: s.start_index)
+
+    def flush(self) -> list[NoSignal]:
+        """The stretches still going at the end of the stream."""
+        out = []
+        if self._lost_from is not None:
+            out.append(NoSignal("packets", None, self._lost_from, self._next, self.fs))
+        for ch, began in zip(self.channels, self._flat_from, strict=True):
+            if began is not None:
+                out.append(NoSignal("detached", ch.name, began, self._next, self.fs))
+        self._lost_from, self._flat_from = None, [None] * len(self.channels)
+        return sorted(out, key=lambda s: s.start_index)
+
+
+def _edges(carry: bool, flags: npt.NDArray[np.bool_]) -> list[int]:
+    """Where ``flags`` (after ``carry``, the state before them) change: index ``e`` is the
+    first sample of a run of True, or the first after one (``len(flags)``: still going)."""
+    return np.flatnonzero(np.diff(np.r_[carry, flags, False])).tolist()

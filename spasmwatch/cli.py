@@ -26,7 +26,7 @@ from episodes.resilient import ResilientLog
 from episodes.summary import SpasmTally
 from replay.csvio import CsvWriter
 from replay.errors import ReplayError
-from replay.run import Recording, Selected, open_recording, paced, run
+from replay.run import NoSignal, NoSignalWatch, Recording, Selected, open_recording, paced, run
 from replay.timefmt import parse_time
 from sensor.ble import PROFILES, BleWearable, scan
 from sensor.block import ACC, EMG, Block
@@ -389,15 +389,39 @@ def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
                 version=package_version(),
             )
         samples = 0
+        watch = NoSignalWatch(pipeline)
+        pending: list[NoSignal] = []
+        gone: list[NoSignal] = []
 
         def counted(blocks: Iterator[Block]) -> Iterator[Block]:
             nonlocal samples
             for b in blocks:
                 samples = b.stop_index
+                pending.extend(watch.process(b))
                 yield b
+
+        def say_gone() -> None:
+            # Stretches without signal, where the monitor would have logged them: so that
+            # "no spasms" there is never read as "no spasms happened".
+            for s in pending:
+                gone.append(s)
+                if episode_log is not None and session_id is not None and start is not None:
+                    episode_log.signal_lost(
+                        session_id,
+                        start + timedelta(seconds=s.start_s),
+                        start + timedelta(seconds=s.start_s + s.duration_s),
+                        s.reason,
+                        channel=s.channel,
+                        samples=s.samples,
+                    )
+                if not args.json:
+                    end = s.start_s + s.duration_s
+                    print(f"{s.start_s:9.2f} s - {end:9.2f} s  {_no_signal(s, locations)}")
+            pending.clear()
 
         source = recording.blocks() if args.speed is None else paced(recording.blocks(), args.speed)
         for ev in run(pipeline, counted(source)):
+            say_gone()
             if episode_log is not None and session_id is not None and start is not None:
                 episode_log.record(session_id, start, ev)
             if ev.state == "open":
@@ -407,14 +431,27 @@ def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
                 print(json.dumps(ev.as_dict()), flush=True)
             else:
                 print(f"{ev.start_s:9.2f} s - {ev.end_s or 0:9.2f} s  {describe(ev)}", flush=True)
+        pending.extend(watch.flush())
+        say_gone()
         if episode_log is not None and session_id is not None and start is not None:
             episode_log.end_session(session_id, start + timedelta(seconds=samples / info.fs))
     finally:
         if episode_log is not None:
             episode_log.close()
     if not args.json:
-        print(f"{count} episode{'s' if count != 1 else ''} in {args.file}", file=sys.stderr)
+        summary = f"{count} episode{'s' if count != 1 else ''} in {args.file}"
+        if gone:
+            summary += f"; no usable signal for {sum(s.duration_s for s in gone):.1f} s (above)"
+        print(summary, file=sys.stderr)
     return 0
+
+
+def _no_signal(s: NoSignal, locations: dict[str, str]) -> str:
+    """One line about a stretch without usable signal."""
+    if s.reason == "packets":
+        return f"no signal       every channel: {s.samples} samples lost"
+    where = f"{locations.get(s.channel or '', 'unspecified')} ({s.channel})"
+    return f"no signal       {where}: flat for {s.duration_s:.1f} s (electrode off?)"
 
 
 # -- episodes --------------------------------------------------------------------------------

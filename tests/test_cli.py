@@ -105,6 +105,45 @@ def test_replay_reads_a_csv_written_by_someone_else(tmp_path: Path) -> None:
     assert abs(ep["end"] - 14) < 0.3
 
 
+def test_replay_says_where_there_was_no_signal(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(13)
+    fs = 500
+    t = np.arange(40 * fs) / fs
+    x = rng.standard_normal((len(t), 2)) * 4
+    x[5 * fs : 9 * fs] *= 15  # a contraction on both channels
+    x[15 * fs : 27 * fs, 1] = 512.0  # the second electrode off for 12 s (held at a value)
+    rows = [f"{a:.3f},{b:.2f},{c:.2f}" for a, (b, c) in zip(t, x, strict=True)]
+    for i in range(30 * fs, 30 * fs + 150):
+        rows[i] = f"{t[i]:.3f},nan,nan"  # a gap as pandas writes one: 0.3 s lost
+    csv = tmp_path / "gaps.csv"
+    csv.write_text("# location: left calf\ntime,soleus,gastrocnemius\n" + "\n".join(rows) + "\n")
+    db = tmp_path / "log.db"
+    rep = run_cli("replay", str(csv), "--db", str(db), "--start", "2026-11-26T10:00:00Z")
+    assert rep.returncode == 0, rep.stderr
+    lines = rep.stdout.splitlines()
+    flat = [ln for ln in lines if "flat for" in ln]
+    lost = [ln for ln in lines if "samples lost" in ln]
+    assert len(flat) == 1, rep.stdout
+    assert len(lost) == 1, rep.stdout
+    assert "left calf (gastrocnemius): flat for 12.0 s" in flat[0]
+    assert flat[0].split()[:4] == ["15.00", "s", "-", "27.00"]
+    assert "every channel: 150 samples lost" in lost[0]
+    assert lost[0].split()[:4] == ["30.00", "s", "-", "30.30"]
+    assert "no usable signal for 12.3 s" in rep.stderr
+    assert sum("spasm ended" in ln for ln in lines) == 2  # the contraction on each channel
+    rows_db = query(db, "SELECT reason, channel, duration_s, samples FROM signal_lost ORDER BY id")
+    assert rows_db == [("detached", "gastrocnemius", 12.0, 6000), ("packets", None, 0.3, 150)]
+    # Only some fields missing is not a lost sample: one line naming the line.
+    rows[100] = f"{t[100]:.3f},nan,1.0"
+    csv.write_text("time,soleus,gastrocnemius\n" + "\n".join(rows) + "\n")
+    rep = run_cli("replay", str(csv))
+    assert rep.returncode == 1
+    assert rep.stderr.strip().count("\n") == 0
+    assert f"{csv}:102: field 2 is not a finite number" in rep.stderr
+
+
 def test_the_aasm_preset_reads_its_uv_thresholds_in_the_recordings_units(tmp_path: Path) -> None:
     import numpy as np
 

@@ -62,7 +62,8 @@ def test_a_location_comment_names_every_channel_s_body_location(tmp_path: Path) 
             "time,a\n0,1\n0.001,2\n0.002,2\n0.003,2\n0.0045,3\n",
             r"x.csv:6: time 0.0045 s breaks uniform sampling at 1000 Hz",
         ),
-        ("time,a\n0,1\n0.001,nan\n", r"x.csv:3: field 2 is not a finite number"),
+        ("time,a,b\n0,1,2\n0.001,nan,2\n", r"x.csv:3: field 2 is not a finite number"),
+        ("time,a,b\n0,1,2\n0.001,inf,inf\n", r"x.csv:3: field 2 is not a finite number"),
         ("time,a\n0,1\n", r"x.csv: needs at least two samples"),
         (
             "# start: yesterday\ntime,a\n0,1\n0.001,2\n",
@@ -79,6 +80,17 @@ def test_malformed_files_name_the_file_and_line(tmp_path: Path, text: str, messa
     signal = "acc" if "groups of three" in message else "emg"
     with pytest.raises(ReplayError, match=message):
         list(open_recording(p, signal).blocks())
+
+
+def test_a_row_of_nan_is_a_lost_sample_as_an_empty_one(tmp_path: Path) -> None:
+    rows = "\n".join(f"{i / 1000:.3f},{i % 5},{-i % 3}" for i in range(10))
+    empty = rows.replace("0.004,4,2", "0.004,,").replace("0.005,0,1", "0.005,NaN,nan")
+    block = concat(
+        list(open_recording(write(tmp_path / "x.csv", "time,a,b\n" + empty), "emg").blocks())
+    )
+    assert block.lost.tolist() == [i in (4, 5) for i in range(10)]
+    assert block.samples[4:6].tolist() == [[0.0, 0.0], [0.0, 0.0]]  # read as 0, as lost samples are
+    assert block.samples[6].tolist() == [1.0, 0.0]
 
 
 def test_binary_and_unknown_files_are_refused(tmp_path: Path) -> None:

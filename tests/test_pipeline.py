@@ -11,6 +11,7 @@ from scipy import signal
 from detect import DetectorConfig, Pipeline, detect, preset
 from detect.errors import ConfigError
 from detect.events import Episode
+from replay.run import NoSignalWatch
 from replay.score import score
 from sensor.block import Block, concat
 from sensor.frame import FrameAssembler, decode_frame
@@ -717,3 +718,37 @@ def test_the_start_run_again_gives_the_same_episodes_for_any_chunking(
     chunked = [e for b in split(block, cuts) for e in pipe.process(b)] + pipe.flush()
     assert chunked == whole
     assert len([e for e in whole if e.state != "open"]) == 2
+
+
+def _no_signal_stretches(blocks: list[Block]) -> list[tuple[str, str | None, int, int]]:
+    first = blocks[0]
+    watch = NoSignalWatch(Pipeline(DetectorConfig(), first.fs, first.channels, first.units))
+    found = [s for b in blocks for s in watch.process(b)] + watch.flush()
+    return [(s.reason, s.channel, s.start_index, s.stop_index) for s in found]
+
+
+def _gappy() -> Block:
+    """20 s at 1 kHz, 2 channels: one held at a value for 3 s and for the last 1.5 s, the
+    other for 0.8 s (under the 1 s a detached electrode needs); 0.2 s lost on both."""
+    rng = np.random.default_rng(41)
+    x = (rng.standard_normal((20_000, 2)) * 5).astype(np.float32)
+    x[4000:7000, 0] = 17.0
+    x[18_500:, 0] = -3.0
+    x[9000:9800, 1] = 2.0
+    lost = np.zeros(20_000, dtype=bool)
+    lost[12_000:12_200] = True
+    x[lost] = 0.0
+    return Block(x, 1000.0, 0, ("a", "b"), ("uV", "uV"), lost)
+
+
+GAPPY = _gappy()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, GAPPY.n_samples), max_size=40))
+def test_stretches_without_signal_do_not_depend_on_chunking(cuts: list[int]) -> None:
+    assert _no_signal_stretches(split(GAPPY, cuts)) == [
+        ("detached", "a", 4000, 7000),
+        ("packets", None, 12_000, 12_200),
+        ("detached", "a", 18_500, 20_000),  # still flat at the end: reported at the flush
+    ]
