@@ -416,7 +416,8 @@ def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
                     )
                 if not args.json:
                     end = s.start_s + s.duration_s
-                    print(f"{s.start_s:9.2f} s - {end:9.2f} s  {_no_signal(s, locations)}")
+                    line = f"{s.start_s:9.2f} s - {end:9.2f} s  {_no_signal(s, locations)}"
+                    print(line, flush=True)
             pending.clear()
 
         source = recording.blocks() if args.speed is None else paced(recording.blocks(), args.speed)
@@ -441,7 +442,8 @@ def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
     if not args.json:
         summary = f"{count} episode{'s' if count != 1 else ''} in {args.file}"
         if gone:
-            summary += f"; no usable signal for {sum(s.duration_s for s in gone):.1f} s (above)"
+            n = len(gone)
+            summary += f"; {n} stretch{'es' if n != 1 else ''} without usable signal (above)"
         print(summary, file=sys.stderr)
     return 0
 

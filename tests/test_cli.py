@@ -131,7 +131,8 @@ def test_replay_says_where_there_was_no_signal(tmp_path: Path) -> None:
     assert flat[0].split()[:4] == ["15.00", "s", "-", "27.00"]
     assert "every channel: 150 samples lost" in lost[0]
     assert lost[0].split()[:4] == ["30.00", "s", "-", "30.30"]
-    assert "no usable signal for 12.3 s" in rep.stderr
+    assert "2 episodes in" in rep.stderr
+    assert "; 2 stretches without usable signal (above)" in rep.stderr
     assert sum("spasm ended" in ln for ln in lines) == 2  # the contraction on each channel
     rows_db = query(db, "SELECT reason, channel, duration_s, samples FROM signal_lost ORDER BY id")
     assert rows_db == [("detached", "gastrocnemius", 12.0, 6000), ("packets", None, 0.3, 150)]
