@@ -8,6 +8,7 @@ extra is installed; they are imported here, inside the bench, never by the packa
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 import time
@@ -507,6 +508,22 @@ BASELINES: dict[str, Callable[[npt.NDArray[np.float64], float], list[tuple[float
     "NeuroKit2 mixture": _neurokit("mixture"),
     "BioSPPy Lidierth": _biosppy,
 }
+
+
+#: The package each baseline comes from: its numbers depend on the version installed.
+BASELINE_PACKAGES = {"NeuroKit2": "neurokit2", "BioSPPy": "biosppy"}
+
+
+def baseline_versions() -> dict[str, str | None]:
+    """The installed version of each baseline's package (None: not installed), read from
+    its metadata without importing it."""
+    out: dict[str, str | None] = {}
+    for name, package in BASELINE_PACKAGES.items():
+        try:
+            out[name] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def run_baseline(name: str, case: Case) -> Result:

@@ -519,6 +519,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     methods = [] if args.no_baselines else list(bench.BASELINES)
     cases = bench.study() if args.study else bench.suite(quick=args.quick)
     which = "the study set" if args.study else "the suite"
+    versions = bench.baseline_versions() if methods else {}
+    if versions and not args.json:
+        # The baselines' numbers are those of the versions installed: the table says which.
+        named = (f"{n} {v or 'not installed'}" for n, v in versions.items())
+        print(f"baselines: {', '.join(named)}", flush=True)
     for case in cases:
         if not args.json:
             duration = case.block.n_samples / case.block.fs
@@ -544,7 +549,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     }
     counts = {r.case: (r.detected, r.expected) for r in ours if r.f1 is None}
     if args.json:
-        print(json.dumps({"summary": summary, "counts": counts}))
+        print(json.dumps({"summary": summary, "counts": counts, "baselines": versions}))
         return 0
 
     def show(key: str, spec: str) -> str:

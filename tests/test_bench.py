@@ -89,3 +89,29 @@ def test_the_study_set_stands_apart_from_the_suite() -> None:
     assert not suite_seeds & {c.seed for c in study}
     assert all(c.truth for c in study)
     assert {c.block.fs for c in study} >= {200.0, 250.0, 1000.0, 2000.0}
+
+
+def test_the_table_names_the_baselines_versions(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.metadata
+    import json
+
+    from spasmwatch.cli import main
+
+    def version(package: str) -> str:
+        if package == "neurokit2":
+            return "9.9.9"
+        raise importlib.metadata.PackageNotFoundError(package)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    monkeypatch.setattr(bench, "suite", lambda quick=False: iter(()))  # the header alone
+    assert main(["bench", "accuracy", "--quick"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "baselines: NeuroKit2 9.9.9, BioSPPy not installed"
+    )
+    assert main(["bench", "accuracy", "--quick", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert summary["baselines"] == {"NeuroKit2": "9.9.9", "BioSPPy": None}
+    assert main(["bench", "accuracy", "--quick", "--no-baselines"]) == 0
+    assert "baselines" not in capsys.readouterr().out.splitlines()[0]
