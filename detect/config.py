@@ -80,12 +80,41 @@ class EcgConfig(_Frozen):
     QRS complex (up to 120 ms, the longest normal QRS) is then ignored by an envelope that
     needs ``1 - envelope_quantile`` of its window filled: 40 % of 300 ms is 120 ms.
     ``"auto"`` applies both to channels whose body location names a trunk site.
+
+    The envelope ignores the QRS residue, but the frame powers the rest of the detector reads
+    do not: the resting mean power the rhythm test starts from, the rhythm and type windows
+    and an episode's mean carry each beat's residue (10-14 dB over resting sEMG for 40-70 ms
+    in simulated lower-back recordings at 200 Hz-2 kHz; 2.5-4 dB on the resting mean power).
+    It hid clonus: on 30 lower-back recordings (seeds 99001-99003; 200, 256, 500, 1000 and
+    2000 Hz; 6 and 10 dB), clonic spasms of 3-12 s at 6 dB went unseen, mean F1 0.79
+    against 0.91 for the same recordings without ECG. So the frames a QRS complex covers are
+    gated (QRS-gated blanking, what the high-pass leaves to it: Drake and Callaghan 2006).
+    Each beat shows in the ECG's own band, ``qrs_low_hz``-``qrs_high_hz``: 10-25 Hz, about
+    the 17 Hz centre Thakor et al. 1984 found best for the QRS complex against P and T waves
+    (under 10 Hz) and muscle noise; 5-15 Hz (Pan and Tompkins 1985) let T waves through as a
+    second beat each, and the gated frames then cut into clonic bursts. A frame is in a beat
+    when its power in that band is ``gate_ratio`` times (10 dB) the band's running median
+    over ``gate_median_s`` (beats fill well under half of 2 s even at 150 a minute; band-
+    limited noise passes 10 times its median in about 0.1 % of frames, an R wave rose 22-32
+    dB over it) and more than its power in the sEMG band (an sEMG burst raises both, the
+    sEMG band far more). The frames from ``gate_lead_s`` before such a frame to its last have
+    their power capped at the envelope's: the residue began up to 20 ms before the ECG band
+    crossed the ratio (200 Hz-2 kHz), so a trunk stream's frames reach the episode logic
+    ``gate_lead_s`` late (onsets are back-dated for it). On the 30 recordings: mean F1 0.79 ->
+    0.88, no false episode added; resting mean power within 0.25 dB of the same rest without
+    ECG; without ECG, under 1 % of frames change.
     """
 
     mode: Literal["auto", "on", "off"] = "auto"
     highpass_hz: float = Field(default=30.0, gt=0)
     envelope_quantile: float = Field(default=0.6, gt=0, le=1)
     trunk_words: tuple[str, ...] = ("neck", "back", "chest", "abdomen", "trunk", "shoulder")
+    gate: bool = True
+    qrs_low_hz: float = Field(default=10.0, gt=0)
+    qrs_high_hz: float = Field(default=25.0, gt=0)
+    gate_ratio: float = Field(default=10.0, gt=1)
+    gate_median_s: float = Field(default=2.0, gt=0)
+    gate_lead_s: float = Field(default=0.03, ge=0)
 
 
 class AccConfig(_Frozen):

@@ -26,6 +26,7 @@ from detect.filters import (
     MAINS_DETECT_S,
     SosFilter,
     acc_sos,
+    bandpass_sos,
     detect_mains,
     emg_sos,
     group_delay_s,
@@ -162,6 +163,7 @@ class Pipeline:
         delays = [0.0] * len(self.channels)
         noise_gain = [0.0] * len(self.channels)
         quantiles = [config.envelope.quantile] * len(self.channels)
+        gated: list[int] = []  # trunk channels whose QRS frames are gated (EcgConfig)
         if config.signal == EMG:
             groups: dict[bool, list[int]] = {}
             for i, ch in enumerate(self.channels):
@@ -195,6 +197,8 @@ class Pipeline:
                     noise_gain[i] = gain
                     if trunk:
                         quantiles[i] = config.ecg.envelope_quantile
+                        if config.ecg.gate:
+                            gated.append(i)
             clonic_ratio = 0.0  # sEMG types come from the rhythm of frame powers
             # One filter for every channel, in column order: filter the block as it is.
             self._one_group = len(self._filters) == 1 and [
@@ -212,6 +216,26 @@ class Pipeline:
             _, h = signal.sosfreqz(sos, worN=4096, fs=fs)
             noise_gain = [float(np.mean(np.abs(h) ** 2))] * len(self.channels)
             clonic_ratio = config.type.clonic_peak_acc
+        # The QRS gate (see EcgConfig): each beat found in the ECG's band, its frames' powers
+        # capped at the envelope's; the frames wait ``lag_frames`` frames for the band to show it.
+        self._gated = sorted(gated)
+        #: Frames the features are held back: frame k of :meth:`features` is the stream's frame
+        #: k - lag_frames (trunk streams, for the QRS gate; 0 otherwise).
+        self.lag_frames = math.ceil(config.ecg.gate_lead_s * frame_fs - 1e-9) if self._gated else 0
+        if self._gated:
+            qrs_sos = bandpass_sos(
+                config.ecg.qrs_low_hz,
+                config.ecg.qrs_high_hz,
+                2,
+                fs,
+                config.bandpass.nyquist_fraction,
+            )
+            self._qrs_filter = SosFilter(qrs_sos, len(self._gated), fs, fill)
+            self._qrs_median = MovingQuantile(
+                max(1, round(config.ecg.gate_median_s * frame_fs)), [0.5] * len(self._gated)
+            )
+            # Every channel's frames come ``lag_frames`` frames late: onsets are back-dated for it.
+            delays = [d + self.lag_frames * self.hop / fs for d in delays]
         timings = [
             FrameTiming(
                 hop=self.hop,
@@ -225,7 +249,7 @@ class Pipeline:
         ]
         self.timing = timings[0]
         n = len(self.channels)
-        n_features = n if config.signal == EMG else 4 * n
+        n_features = n + len(self._gated) if config.signal == EMG else 4 * n
         self._framer = Framer(self.hop, n_features)
         self._flat_framer = FlagFramer(self.hop, n)
         self._detached_framer = FlagFramer(self.hop, n)
@@ -265,6 +289,22 @@ class Pipeline:
         self._fill_framer.reset()
         self._runs.reset()
         self._envelope.reset()
+        if self._gated:
+            self._qrs_filter.reset()
+            self._qrs_median.reset()
+        # The last ``lag_frames`` frames of features, held back (none usable at the start), and
+        # whether the ECG band showed a beat in each.
+        n, lead = len(self.channels), self.lag_frames
+        self._held = Features(
+            0,
+            np.zeros((lead, n)),
+            np.zeros((lead, n)),
+            np.zeros((lead, 0 if self.config.signal == EMG else 3 * n)),
+            np.zeros(lead, dtype=bool),
+            np.zeros((lead, n), dtype=bool),
+            np.zeros(lead, dtype=bool),
+        )
+        self._held_beat = np.zeros((lead, len(self._gated)), dtype=bool)
         for d in self.detectors:
             d.reset()
         self._since_lost = 0
@@ -320,6 +360,10 @@ class Pipeline:
             flat_cols = self._runs.at_least(block.samples, block.lost, self._flat_samples)
         if emg:
             sq = np.multiply(y, y)
+            if self._gated:
+                cols = [self.channels[i].columns[0] for i in self._gated]
+                qrs = self._qrs_filter.filter(block.samples[:, cols], block.lost)
+                sq = np.hstack([sq, np.multiply(qrs, qrs)])
             flat_flags = flat_cols
             detached_flags = detached_cols if floored else flat_cols
         else:
@@ -339,7 +383,7 @@ class Pipeline:
         bridged = self._fill_framer.process((block.lost & ~unfilled)[:, None])[:, 0]
         p_frames = framed[:, :n]
         flat = self._flat_framer.process(flat_flags)
-        movement = framed[:, n:]
+        movement = framed[:, n:] if not emg else framed[:, n:n]
         power = self._envelope.process(p_frames)
         if floored:
             floor = self._floor(block, first, len(power))
@@ -373,7 +417,37 @@ class Pipeline:
                 usable[i] = since > self._settle_frames and not bridged[i]
             self.unusable_frames += int(np.count_nonzero(~usable))
         self._since_lost = since
-        return Features(first, p_frames, power, movement, usable, flat, bridged)
+        f = Features(first, p_frames, power, movement, usable, flat, bridged)
+        if self._gated:
+            f = self._gate(f, framed[:, n:])
+        return f
+
+    def _gate(self, f: Features, qrs: Array) -> Features:
+        """Hold the features back ``lag_frames`` frames and cap the powers of the frames a QRS
+        complex covers (from ``lag_frames`` frames before the ECG band shows it to its end) at the
+        envelope's, on the gated channels (see ``EcgConfig``)."""
+        g, m, lead = self._gated, len(qrs), self.lag_frames
+        median = self._qrs_median.process(qrs)
+        # The ECG band stands far over its usual level and over the sEMG band itself (an
+        # sEMG burst raises both, the sEMG band more).
+        beat = (qrs > self.config.ecg.gate_ratio * median) & (qrs > f.frames[:, g])
+        held = self._held
+        # The held frames, then this call's: the first m go on, the rest wait.
+        both = [
+            np.concatenate([getattr(held, name), getattr(f, name)])
+            for name in ("frames", "power", "movement", "usable", "flat", "bridged")
+        ]
+        beats = np.concatenate([self._held_beat, beat])
+        frames, power = both[0], both[1]
+        # A frame is gated when the ECG band shows a beat in it or in the ``lead`` after it.
+        seen = np.zeros((len(beats) + 1, len(g)), dtype=np.int64)
+        np.cumsum(beats, axis=0, out=seen[1:])
+        near = seen[lead + 1 : lead + 1 + m] > seen[:m]
+        out = frames[:m].copy()
+        out[:, g] = np.where(near, np.minimum(frames[:m, g], power[:m, g]), frames[:m, g])
+        self._held = Features(0, *(a[m:] for a in both))
+        self._held_beat = beats[m:]
+        return Features(f.first_frame, out, *(a[:m] for a in both[1:]))
 
     def _floor(self, block: Block, first: int, n_frames: int) -> Array:
         """Each new frame's quantisation noise power, (n_frames or 1, n_channels): the step
