@@ -292,19 +292,11 @@ class Pipeline:
         if self._gated:
             self._qrs_filter.reset()
             self._qrs_median.reset()
-        # The last ``lag_frames`` frames of features, held back (none usable at the start), and
-        # whether the ECG band showed a beat in each.
+        # The last ``lag_frames`` frames of features, held back (see ``_gate``; none usable at
+        # the start).
         n, lead = len(self.channels), self.lag_frames
-        self._held = Features(
-            0,
-            np.zeros((lead, n)),
-            np.zeros((lead, n)),
-            np.zeros((lead, 0 if self.config.signal == EMG else 3 * n)),
-            np.zeros(lead, dtype=bool),
-            np.zeros((lead, n), dtype=bool),
-            np.zeros(lead, dtype=bool),
-        )
-        self._held_beat = np.zeros((lead, len(self._gated)), dtype=bool)
+        self._held_x = np.zeros((lead, 2 * n + len(self._gated)))
+        self._held_flags = np.zeros((lead, 2 + n), dtype=bool)
         for d in self.detectors:
             d.reset()
         self._since_lost = 0
@@ -424,30 +416,27 @@ class Pipeline:
 
     def _gate(self, f: Features, qrs: Array) -> Features:
         """Hold the features back ``lag_frames`` frames and cap the powers of the frames a QRS
-        complex covers (from ``lag_frames`` frames before the ECG band shows it to its end) at the
-        envelope's, on the gated channels (see ``EcgConfig``)."""
-        g, m, lead = self._gated, len(qrs), self.lag_frames
+        complex covers (from ``lag_frames`` frames before the ECG band shows it to its end) at
+        the envelope's, on the gated channels (see ``EcgConfig``). sEMG only."""
+        g, m, n, lead = self._gated, len(qrs), len(self.channels), self.lag_frames
         median = self._qrs_median.process(qrs)
         # The ECG band stands far over its usual level and over the sEMG band itself (an
         # sEMG burst raises both, the sEMG band more).
         beat = (qrs > self.config.ecg.gate_ratio * median) & (qrs > f.frames[:, g])
-        held = self._held
-        # The held frames, then this call's: the first m go on, the rest wait.
-        both = [
-            np.concatenate([getattr(held, name), getattr(f, name)])
-            for name in ("frames", "power", "movement", "usable", "flat", "bridged")
-        ]
-        beats = np.concatenate([self._held_beat, beat])
-        frames, power = both[0], both[1]
+        # The held frames, then this call's (packed: frame powers, envelope, beats; usable,
+        # bridged, flat): the first m go on, the rest wait.
+        x = np.concatenate([self._held_x, np.hstack([f.frames, f.power, beat])])
+        flags = np.concatenate([self._held_flags, np.column_stack([f.usable, f.bridged, f.flat])])
+        self._held_x, self._held_flags = x[m:], flags[m:]
+        frames, power = x[:m, :n].copy(), x[:m, n : 2 * n]
         # A frame is gated when the ECG band shows a beat in it or in the ``lead`` after it.
-        seen = np.zeros((len(beats) + 1, len(g)), dtype=np.int64)
-        np.cumsum(beats, axis=0, out=seen[1:])
+        seen = np.zeros((len(x) + 1, len(g)))
+        np.cumsum(x[:, 2 * n :], axis=0, out=seen[1:])
         near = seen[lead + 1 : lead + 1 + m] > seen[:m]
-        out = frames[:m].copy()
-        out[:, g] = np.where(near, np.minimum(frames[:m, g], power[:m, g]), frames[:m, g])
-        self._held = Features(0, *(a[m:] for a in both))
-        self._held_beat = beats[m:]
-        return Features(f.first_frame, out, *(a[:m] for a in both[1:]))
+        frames[:, g] = np.where(near, np.minimum(frames[:, g], power[:, g]), frames[:, g])
+        return Features(
+            f.first_frame, frames, power, f.movement, flags[:m, 0], flags[:m, 2:], flags[:m, 1]
+        )
 
     def _floor(self, block: Block, first: int, n_frames: int) -> Array:
         """Each new frame's quantisation noise power, (n_frames or 1, n_channels): the step

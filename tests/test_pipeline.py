@@ -115,11 +115,11 @@ def test_state_does_not_grow_with_the_stream() -> None:
                         *[f for f, _ in pipe._filters],
                         pipe._qrs_filter,
                         pipe._qrs_median,
-                        pipe._held,
                     ]
                     for v in vars(obj).values()
                 )
-                + pipe._held_beat.nbytes
+                + pipe._held_x.nbytes
+                + pipe._held_flags.nbytes
             )
     assert sizes[0] == sizes[1]
 
