@@ -219,6 +219,10 @@ class Pipeline:
         # The QRS gate (see EcgConfig): each beat found in the ECG's band, its frames' powers
         # capped at the envelope's; the frames wait ``lag_frames`` frames for the band to show it.
         self._gated = sorted(gated)
+        self._gate_columns: slice | list[int] = (
+            slice(None) if len(gated) == len(self.channels) else self._gated
+        )
+        self._gate_ratio = config.ecg.gate_ratio
         #: Frames the features are held back: frame k of :meth:`features` is the stream's frame
         #: k - lag_frames (trunk streams, for the QRS gate; 0 otherwise).
         self.lag_frames = math.ceil(config.ecg.gate_lead_s * frame_fs - 1e-9) if self._gated else 0
@@ -418,11 +422,11 @@ class Pipeline:
         """Hold the features back ``lag_frames`` frames and cap the powers of the frames a QRS
         complex covers (from ``lag_frames`` frames before the ECG band shows it to its end) at
         the envelope's, on the gated channels (see ``EcgConfig``). sEMG only."""
-        g, m, n, lead = self._gated, len(qrs), len(self.channels), self.lag_frames
+        g, m, n, lead = self._gate_columns, len(qrs), len(self.channels), self.lag_frames
         median = self._qrs_median.process(qrs)
         # The ECG band stands far over its usual level and over the sEMG band itself (an
         # sEMG burst raises both, the sEMG band more).
-        beat = (qrs > self.config.ecg.gate_ratio * median) & (qrs > f.frames[:, g])
+        beat = (qrs > self._gate_ratio * median) & (qrs > f.frames[:, g])
         # The held frames, then this call's (packed: frame powers, envelope, beats; usable,
         # bridged, flat): the first m go on, the rest wait.
         x = np.concatenate([self._held_x, np.hstack([f.frames, f.power, beat])])
@@ -430,10 +434,13 @@ class Pipeline:
         self._held_x, self._held_flags = x[m:], flags[m:]
         frames, power = x[:m, :n].copy(), x[:m, n : 2 * n]
         # A frame is gated when the ECG band shows a beat in it or in the ``lead`` after it.
-        seen = np.zeros((len(x) + 1, len(g)))
+        seen = np.zeros((len(x) + 1, len(self._gated)))
         np.cumsum(x[:, 2 * n :], axis=0, out=seen[1:])
         near = seen[lead + 1 : lead + 1 + m] > seen[:m]
-        frames[:, g] = np.where(near, np.minimum(frames[:, g], power[:, g]), frames[:, g])
+        if isinstance(g, slice):  # every channel (one location for all: the usual case)
+            np.minimum(frames, power, out=frames, where=near)
+        else:
+            frames[:, g] = np.where(near, np.minimum(frames[:, g], power[:, g]), frames[:, g])
         return Features(
             f.first_frame, frames, power, f.movement, flags[:m, 0], flags[:m, 2:], flags[:m, 1]
         )
