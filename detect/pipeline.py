@@ -63,7 +63,9 @@ class Features:
     Attributes
     ----------
     first_frame : int
-        Index of the first frame since the stream began.
+        Index of the first frame since the stream began. On a stream with gated trunk
+        channels every array below is held back ``Pipeline.lag_frames`` frames (the QRS gate
+        looks that far ahead), and the frame powers of those channels are gated.
     frames : ndarray, shape (n_frames, n_channels)
         Mean square of each frame, units squared.
     power : ndarray, shape (n_frames, n_channels)
@@ -224,7 +226,9 @@ class Pipeline:
         )
         self._gate_ratio = config.ecg.gate_ratio
         #: Frames the features are held back: frame k of :meth:`features` is the stream's frame
-        #: k - lag_frames (trunk streams, for the QRS gate; 0 otherwise).
+        #: k - lag_frames (trunk streams, for the QRS gate; 0 otherwise). The stream's last
+        #: lag_frames frames (30 ms) never reach the episode logic; an episode still going at
+        #: the end is closed as interrupted there all the same.
         self.lag_frames = math.ceil(config.ecg.gate_lead_s * frame_fs - 1e-9) if self._gated else 0
         if self._gated:
             qrs_sos = bandpass_sos(
