@@ -224,6 +224,7 @@ class ChannelDetector:
             rh.gate_db,
             self._spread_max,
         )
+        self._candidate_k = th.candidate_spread if th.spread else 0.0
         # The idle fast path works in dB (the AASM preset's uV margins take the long way).
         self._quiet_ok = self._constants[0]
         self._idle_constants = (
@@ -496,6 +497,8 @@ class ChannelDetector:
             spread = self.spread_db
             if in_db:
                 margin = off_k * spread
+                if self.state == CANDIDATE and self._candidate_k > off_k:
+                    margin = self._candidate_k * spread  # not yet confirmed: see ThresholdConfig
                 off = b + (margin if margin > off_db else off_db)
             else:
                 off = 10 * math.log10(self._off_power(10 ** (b / 10)))
