@@ -118,6 +118,14 @@ class EcgConfig(_Frozen):
     gate_median_s: float = Field(default=2.0, gt=0)
     gate_lead_s: float = Field(default=0.03, ge=0)
 
+    @model_validator(mode="after")
+    def _band(self) -> EcgConfig:
+        if self.qrs_low_hz >= self.qrs_high_hz:
+            raise ValueError(
+                f"qrs_low_hz ({self.qrs_low_hz:g}) must be below qrs_high_hz ({self.qrs_high_hz:g})"
+            )
+        return self
+
 
 class AccConfig(_Frozen):
     """Accelerometer chain: gravity and posture out, spasm movement in.

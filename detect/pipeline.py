@@ -239,6 +239,8 @@ class Pipeline:
                 config.bandpass.nyquist_fraction,
             )
             self._qrs_filter = SosFilter(qrs_sos, len(self._gated), fs, fill)
+            # The gated channels' columns in a block (the ECG band is found in their raw values).
+            self._gated_columns = [self.channels[i].columns[0] for i in self._gated]
             self._qrs_median = MovingQuantile(
                 max(1, round(config.ecg.gate_median_s * frame_fs)), [0.5] * len(self._gated)
             )
@@ -361,8 +363,7 @@ class Pipeline:
         if emg:
             sq = np.multiply(y, y)
             if self._gated:
-                cols = [self.channels[i].columns[0] for i in self._gated]
-                qrs = self._qrs_filter.filter(block.samples[:, cols], block.lost)
+                qrs = self._qrs_filter.filter(block.samples[:, self._gated_columns], block.lost)
                 sq = np.hstack([sq, np.multiply(qrs, qrs)])
             flat_flags = flat_cols
             detached_flags = detached_cols if floored else flat_cols

@@ -842,3 +842,8 @@ def test_a_twitch_at_a_low_rate_is_not_carried_to_a_spasm_by_resting_noise() -> 
     assert (s.precision, s.recall) == (1.0, 1.0), s
     loose = DetectorConfig.model_validate({"threshold": {"candidate_spread": 2.5}})
     assert len(found(loose)) >= 4
+
+
+def test_a_qrs_band_upside_down_is_refused_naming_both_edges() -> None:
+    with pytest.raises(ValueError, match=r"qrs_low_hz \(30\) must be below qrs_high_hz \(20\)"):
+        DetectorConfig.model_validate({"ecg": {"qrs_low_hz": 30, "qrs_high_hz": 20}})
