@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -177,6 +178,9 @@ class ChannelDetector:
         self._type_hop = max(1, self._type_frames // 2)
         # A whole period of the fastest clonus, frames.
         self._tail_frames = max(1, math.ceil(1 / config.type.band_high_hz / frame_s - 1e-9))
+        # An episode takes frames in until it is over: the envelope's lag after the offset,
+        # then the merge gap (a held episode takes no more).
+        self._tail_keep = math.ceil(timing.window / timing.hop) + self._gap_frames + 2
         frame_fs = 1.0 / frame_s
         self._lags = np.arange(
             max(2, math.floor(frame_fs / config.type.band_high_hz)),
@@ -262,6 +266,10 @@ class ChannelDetector:
         self._sum_p = 0.0
         self._top_db = -math.inf
         self._n = 0
+        self._acc_k = 0  # the last frame taken into the episode
+        # The episode's latest frames (index, power): those after its offset are taken out
+        # of its mean when it ends.
+        self._tail: deque[tuple[int, float]] = deque(maxlen=self._tail_keep)
         self._last_rest = 0
         self._end_at: int | None = None
         # The last frame of an episode under its off threshold that was not held up by a
@@ -576,7 +584,7 @@ class ChannelDetector:
                             events.append(self._episode("open", k, None))
                     continue
             self._accumulate(
-                frame_list[i], x, None if movement is None else movement[i], self._recent_p(k)
+                k, frame_list[i], x, None if movement is None else movement[i], self._recent_p(k)
             )
             if above_off:
                 self._last_above = self._last_rest = k
@@ -857,7 +865,7 @@ class ChannelDetector:
         """Take back an episode held at frame ``held``: the frames since then are part of it."""
         for j in range(held + 1, k):
             pos = self._pos(j)
-            self._accumulate(self._blk_hp[pos], self._blk_hdb[pos], None, self._recent_p(j))
+            self._accumulate(j, self._blk_hp[pos], self._blk_hdb[pos], None, self._recent_p(j))
         self._held = 0
         self._last_above = self._last_rest = k
         self._end_at = None
@@ -874,7 +882,7 @@ class ChannelDetector:
         self._onset = onset
         for j in range(onset, k + 1):
             pos = self._pos(j)
-            self._accumulate(self._blk_hp[pos], self._blk_hdb[pos], None, self._recent_p(j))
+            self._accumulate(j, self._blk_hp[pos], self._blk_hdb[pos], None, self._recent_p(j))
         self._last_above = self._last_rest = k
         self.state = ACTIVE
         self._by_rhythm = True
@@ -927,6 +935,7 @@ class ChannelDetector:
         self._sum_p = 0.0
         self._top_db = -math.inf
         self._n = 0
+        self._tail.clear()
         self._last_rest = 0
         self._end_at = None
         self._peak_p = 0.0
@@ -938,6 +947,7 @@ class ChannelDetector:
 
     def _accumulate(
         self,
+        k: int,
         frame_p: float,
         level_db: float,
         move: npt.NDArray[np.float64] | None,
@@ -946,6 +956,8 @@ class ChannelDetector:
         if self._check_twitch and self.state == CANDIDATE and len(self._cand_p) < self._cand_max:
             self._cand_p.append(frame_p)
         self._sum_p += frame_p
+        self._acc_k = k
+        self._tail.append((k, frame_p))
         if level_db > self._top_db:
             self._top_db = level_db
         self._n += 1
@@ -1017,7 +1029,7 @@ class ChannelDetector:
             return
         self._curves.append(curve)
         self._curve_n.append(1)
-        self._curve_end.append(self._begin_k + self._ep_frames - 1)
+        self._curve_end.append(self._acc_k)
         if len(self._curves) > MAX_TYPE_WINDOWS:
             pairs = range(0, len(self._curves) - 1, 2)
             curves = [self._curves[i] + self._curves[i + 1] for i in pairs]
@@ -1209,6 +1221,13 @@ class ChannelDetector:
 
     def _episode(self, state: str, k: int, offset: int | None) -> Episode:
         mean_p = self._sum_p / max(self._n, 1)
+        if offset is not None:
+            # The frames taken in after the offset (the envelope lets go late, then the merge
+            # gap) were rest: the mean is of the contraction alone.
+            cut = math.ceil((offset + self.timing.delay) / self.timing.hop)
+            after = [p for j, p in self._tail if j >= cut]
+            if 0 < len(after) < self._n:
+                mean_p = (self._sum_p - sum(after)) / (self._n - len(after))
         done = state != "open"
         return Episode(
             channel=self.channel,

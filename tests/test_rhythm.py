@@ -297,3 +297,24 @@ def test_a_short_spasms_type_is_judged_up_to_its_end_not_on_the_rest_after_it() 
             right += [t for a, b, t in found if a < 5 + dur and b > 5] == ["clonic"]
             right += [t for a, b, t in found if a < 15 + dur and b > 15] == ["mixed"]
     assert right == 96
+
+
+def test_an_episodes_mean_amplitude_is_of_the_contraction_not_the_rest_after_it() -> None:
+    # The same contraction (12 dB over rest) for 0.8 s and for 20 s reads the same mean
+    # amplitude and strength: the frames after the offset (the envelope letting go, the merge
+    # gap) are rest, and counting them made a 0.8 s spasm's mean 2.5-3 dB lower than a long one's.
+    for seed in range(3):
+        short, long = (
+            next(
+                e
+                for e in detect(
+                    DetectorConfig(), emg([(5.0, 5.0 + d, "tonic", 12.0)], 15 + d, seed)
+                )
+                if e.state == "ended"
+            )
+            for d in (0.8, 20.0)
+        )
+        assert short.mean is not None
+        assert long.mean is not None
+        assert 20 * np.log10(short.mean / long.mean) == pytest.approx(0.0, abs=0.7)
+        assert short.strength_db == pytest.approx(long.strength_db, abs=1.0)
