@@ -176,6 +176,12 @@ class ChannelDetector:
         self._steady_frames = max(self._gap_frames, round(STEADY_S / frame_s))
         self._type_frames = max(1, round(config.type.window_s / frame_s))
         self._type_hop = max(1, self._type_frames // 2)
+        # A contraction not yet confirmed that falls under its off threshold for longer than
+        # clonus leaves between its bursts (half a period of the slowest, 1 / (2 * 3 Hz)) has
+        # let go: within the merge gap only a new contraction (over the on threshold) goes on
+        # with it. Without this, resting-envelope wander 2-3 dB over rest 0.3-0.5 s after a
+        # twitch carried the twitch to the minimum duration (ECG on the trunk widens that wander).
+        self._let_go_frames = math.ceil(1 / (2 * config.type.band_low_hz) / frame_s - 1e-9)
         # A whole period of the fastest clonus, frames.
         self._tail_frames = max(1, math.ceil(1 / config.type.band_high_hz / frame_s - 1e-9))
         # An episode takes frames in until it is over: the envelope's lag after the offset,
@@ -587,7 +593,12 @@ class ChannelDetector:
                 k, frame_list[i], x, None if movement is None else movement[i], self._recent_p(k)
             )
             if above_off:
-                self._last_above = self._last_rest = k
+                if not (
+                    self.state == CANDIDATE
+                    and k - self._last_above > self._let_go_frames
+                    and x <= self._on_db(b, spread)
+                ):
+                    self._last_above = self._last_rest = k
             else:
                 self._unbroken = False
                 if not (off > rest_off and x > self._on_db(b, spread)):

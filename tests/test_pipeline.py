@@ -828,7 +828,8 @@ def test_weak_clonus_on_the_back_is_found_through_the_ecg() -> None:
 
 def test_a_twitch_at_a_low_rate_is_not_carried_to_a_spasm_by_resting_noise() -> None:
     # 10 min of calf at 250 Hz with a twitch every 30 s and two spasms: with the usual off
-    # margin (2.5 spreads) before confirmation, three twitches became "spasms" of 0.6-1 s.
+    # margin (2.5 spreads) before confirmation, three twitches became "spasms" of 0.6-1 s
+    # (one since a candidate that let go needs a new rise over the on threshold to go on).
     sim, block = simulated(
         99109, location="left calf", fs_hz=250.0, snr_db=12.0, seconds=600.0, episodes_per_min=0.2
     )
@@ -841,7 +842,7 @@ def test_a_twitch_at_a_low_rate_is_not_carried_to_a_spasm_by_resting_noise() -> 
     s = score(found(DetectorConfig()), truth)
     assert (s.precision, s.recall) == (1.0, 1.0), s
     loose = DetectorConfig.model_validate({"threshold": {"candidate_spread": 2.5}})
-    assert len(found(loose)) >= 4
+    assert len(found(loose)) > len(truth)
 
 
 def test_a_qrs_band_upside_down_is_refused_naming_both_edges() -> None:

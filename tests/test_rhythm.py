@@ -318,3 +318,19 @@ def test_an_episodes_mean_amplitude_is_of_the_contraction_not_the_rest_after_it(
         assert long.mean is not None
         assert 20 * np.log10(short.mean / long.mean) == pytest.approx(0.0, abs=0.7)
         assert short.strength_db == pytest.approx(long.strength_db, abs=1.0)
+
+
+def test_a_twitch_is_not_carried_to_a_spasm_by_a_lift_of_rest_after_it() -> None:
+    # A 0.2 s twitch, then 0.35 s later the resting signal 3 dB up for 0.35 s (under the on
+    # threshold: rest wandering, or an ECG beat's residue on the trunk). Both together used
+    # to pass the minimum duration (10 of these 10 made an episode); the twitch had let go
+    # for longer than clonus leaves between bursts, so only a new contraction over the on
+    # threshold goes on with it. One that does is still one episode with the twitch.
+    for seed in range(10):
+        lift = [(5.0, 5.2, "tonic", 18.0), (5.55, 5.9, "tonic", 0.0)]
+        assert ended(DetectorConfig(), emg(lift, 12.0, seed)) == []
+        spasm = [(5.0, 5.2, "tonic", 18.0), (5.55, 6.6, "tonic", 10.0)]
+        found = ended(DetectorConfig(), emg(spasm, 12.0, seed))
+        assert len(found) == 1
+        assert found[0][0] == pytest.approx(5.0, abs=0.1)
+        assert found[0][1] == pytest.approx(6.6, abs=0.2)
