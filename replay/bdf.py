@@ -271,6 +271,11 @@ class EdfHeader:
     fraction: float  # sub-second start, from the first time-keeping annotation
     transducers: list[str]  # per signal; spasmwatch writes the body location there
     recording: str  # the recording identification field
+    record_s: float  # the duration of a data record, s (0 in a file of annotations only)
+
+    def rate(self, i: int) -> float:
+        """Signal ``i``'s sampling rate, Hz (its samples per record over the record's length)."""
+        return self.per_record[i] / self.record_s if self.record_s > 0 else 0.0
 
     @property
     def record_bytes(self) -> int:
@@ -281,6 +286,20 @@ class EdfHeader:
     def cut_short(self) -> bool:
         """True when the writer stopped before finishing the file."""
         return self.records == -1 or self.whole_records < self.records
+
+
+#: How other tools write micro in a physical dimension (the header should be ASCII, but the
+#: micro sign in Latin-1, the Greek mu in UTF-8 and the Shift JIS mu all occur), read as "u".
+_MICRO = ("\u00b5", "\u03bc", "\u00ce\u00bc", "\u0083\u00ca")
+
+
+def _unit(field: bytes) -> str:
+    """A signal's physical dimension, its micro written ``u`` (``uV``, as spasmwatch uses)."""
+    text = field.decode("latin-1").strip()
+    for micro in _MICRO:
+        if text.startswith(micro):
+            return "u" + text[len(micro) :]
+    return text
 
 
 def read_header(path: str | Path) -> EdfHeader:
@@ -300,20 +319,19 @@ def read_header(path: str | Path) -> EdfHeader:
             try:
                 header_bytes, ns = int(head[184:192]), int(head[252:256])
                 records = int(head[236:244])
+                record_s = float(head[244:252])
             except ValueError as exc:
-                raise ReplayError(p, "damaged header (bytes 184-192, 236-244 or 252-256)") from exc
+                raise ReplayError(
+                    p, "damaged header (bytes 184-192, 236-244, 244-252 or 252-256)"
+                ) from exc
             rest = fh.read(header_bytes - 256)
             if len(rest) != header_bytes - 256 or header_bytes != 256 * (ns + 1):
                 raise ReplayError(p, f"header cut short at byte {256 + len(rest)}")
-            labels = [
-                rest[16 * i : 16 * i + 16].decode("ascii", "replace").strip() for i in range(ns)
-            ]
-            dims = [
-                rest[ns * 96 + 8 * i : ns * 96 + 8 * i + 8].decode("ascii", "replace").strip()
-                for i in range(ns)
-            ]
+            # Latin-1, as MNE reads them: a label chosen here is the one MNE finds.
+            labels = [rest[16 * i : 16 * i + 16].decode("latin-1").strip() for i in range(ns)]
+            dims = [_unit(rest[ns * 96 + 8 * i : ns * 96 + 8 * i + 8]) for i in range(ns)]
             transducers = [
-                rest[ns * 16 + 80 * i : ns * 16 + 80 * i + 80].decode("ascii", "replace").strip()
+                rest[ns * 16 + 80 * i : ns * 16 + 80 * i + 80].decode("latin-1").strip()
                 for i in range(ns)
             ]
             o = ns * (16 + 80 + 8 * 5 + 80)
@@ -335,9 +353,19 @@ def read_header(path: str | Path) -> EdfHeader:
                     fraction = 0.0  # not a time-keeping entry: start on the whole second
     except OSError as exc:
         raise ReplayError(p, f"cannot read: {exc.strerror}") from exc
-    recording = head[88:168].decode("ascii", "replace").strip()
+    recording = head[88:168].decode("latin-1").strip()
     return EdfHeader(
-        header_bytes, width, labels, dims, per, records, whole, fraction, transducers, recording
+        header_bytes,
+        width,
+        labels,
+        dims,
+        per,
+        records,
+        whole,
+        fraction,
+        transducers,
+        recording,
+        record_s,
     )
 
 
@@ -397,32 +425,35 @@ class EdfRecording:
         if reader is None:
             raise ReplayError(self.path, f"unknown recording type {suffix!r}")
         head = read_header(self.path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # MNE's notes on a cut-short file: said once, below
-            try:
-                self.raw = reader(self.path, preload=False, verbose="error")
-            except (ValueError, OSError, RuntimeError) as exc:
-                raise ReplayError(self.path, f"cannot read: {exc}") from exc
         self.damaged = head.cut_short
         labels, dims, per = head.labels, head.dims, head.per_record
         data = [i for i, lab in enumerate(labels) if not lab.endswith("Annotations")]
+        if not data:
+            raise ReplayError(self.path, "no signals, only annotations")
         if channels is not None:
             missing = [n for n in channels if n not in [labels[i] for i in data]]
             if missing:
                 raise ReplayError(self.path, no_such_signals(missing, [labels[i] for i in data]))
             data = [labels.index(n) for n in channels]
-        # MNE reads every signal at the file's fastest rate: the others would be resampled.
-        fastest = max(per[i] for i, lab in enumerate(labels) if not lab.endswith("Annotations"))
-        sfreq = float(self.raw.info["sfreq"])
-        slower = [i for i in data if per[i] != fastest]
-        if slower:
-            rates = "; ".join(f"{labels[i]} {per[i] * sfreq / fastest:g} Hz" for i in slower)
+        # One stream has one rate. A sleep study's leg sEMG often runs slower than its EEG
+        # or ECG: choosing it alone replays it at its own rate.
+        if len({per[i] for i in data}) > 1:
+            rates = "; ".join(f"{labels[i]} {head.rate(i):g} Hz" for i in data)
             raise ReplayError(
                 self.path,
-                f"signals slower than the file's {sfreq:g} Hz ({rates}): choose those at "
-                f"{sfreq:g} Hz with --channels",
+                f"signals at different rates ({rates}): choose signals of one rate with --channels",
             )
-        self.fs = sfreq
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MNE's notes on a cut-short file: said once, below
+            try:
+                # MNE reads the signals it includes at the fastest rate among them, so only
+                # the chosen ones are included: none is resampled.
+                self.raw = reader(
+                    self.path, preload=False, verbose="error", include=[labels[i] for i in data]
+                )
+            except (ValueError, OSError, RuntimeError) as exc:
+                raise ReplayError(self.path, f"cannot read: {exc}") from exc
+        self.fs = float(self.raw.info["sfreq"])
         self.channels = tuple(labels[i] for i in data)
         self._picks = [self.raw.ch_names.index(labels[i]) for i in data]
         self.units = tuple(dims[i] or "au" for i in data)

@@ -185,18 +185,18 @@ def test_wfdb_records_replay_in_uv(tmp_path: Path) -> None:
 
 
 def sleep_study(path: Path) -> None:
-    """An EDF as a sleep lab writes it: EEG and leg sEMG at 512 Hz, breathing at 32 Hz."""
+    """An EDF as a sleep lab writes it: EEG at 512 Hz, the leg sEMG slower at 256 Hz (as
+    many labs record it), breathing at 32 Hz."""
     import edfio
 
     rng = np.random.default_rng(5)
-    n = 40 * 512
-    leg = rng.standard_normal(n) * 2.0
-    leg[20 * 512 : 24 * 512] *= 20  # one 4 s contraction of the left leg
-    eeg = rng.standard_normal(n) * 30.0
+    leg = rng.standard_normal(40 * 256) * 2.0
+    leg[20 * 256 : 24 * 256] *= 20  # one 4 s contraction of the left leg
+    eeg = rng.standard_normal(40 * 512) * 30.0
     eeg[5 * 512 : 9 * 512] *= 10  # an arousal: not a spasm, and not read when not asked for
     signals = [
         edfio.EdfSignal(eeg, 512, label="EEG C3-M2", physical_dimension="uV"),
-        edfio.EdfSignal(leg, 512, label="Leg L", physical_dimension="uV"),
+        edfio.EdfSignal(leg, 256, label="Leg L", physical_dimension="uV"),
         edfio.EdfSignal(np.sin(np.arange(40 * 32) / 32 * 2 * np.pi * 0.25), 32, label="Thor"),
     ]
     edfio.Edf(signals).write(path)
@@ -208,8 +208,13 @@ def test_a_sleep_studys_leg_channel_replays_on_its_own(tmp_path: Path) -> None:
     everything = run_cli("replay", str(p))
     assert everything.returncode == 1
     assert everything.stderr.strip().count("\n") == 0
-    assert "Thor 32 Hz" in everything.stderr
+    assert "(EEG C3-M2 512 Hz; Leg L 256 Hz; Thor 32 Hz)" in everything.stderr
     assert "--channels" in everything.stderr
+    mixed = run_cli("replay", str(p), "--channels", "EEG C3-M2,Leg L")
+    assert mixed.returncode == 1
+    assert "(EEG C3-M2 512 Hz; Leg L 256 Hz)" in mixed.stderr
+    # The leg, slower than the EEG, replays at its own rate, not resampled to the EEG's.
+    assert open_recording(p, "emg", ["Leg L"]).info.fs == 256.0
     leg = run_cli("replay", str(p), "--channels", "Leg L", "--json")
     assert leg.returncode == 0, leg.stderr
     (ep,) = [json.loads(line) for line in leg.stdout.splitlines()]
@@ -219,6 +224,31 @@ def test_a_sleep_studys_leg_channel_replays_on_its_own(tmp_path: Path) -> None:
     wrong = run_cli("replay", str(p), "--channels", "Leg R")
     assert wrong.returncode == 1
     assert "no signal named 'Leg R'; it has EEG C3-M2, Leg L, Thor" in wrong.stderr
+
+
+def test_latin1_labels_and_the_micro_sign_are_read_as_other_tools_write_them(
+    tmp_path: Path,
+) -> None:
+    """EDF headers should be ASCII, but European tools write Latin-1 labels and "µV"."""
+    import edfio
+
+    rng = np.random.default_rng(7)
+    leg = rng.standard_normal(30 * 256) * 2.0
+    leg[10 * 256 : 14 * 256] *= 20  # one 4 s contraction
+    p = tmp_path / "mollet.edf"
+    edfio.Edf([edfio.EdfSignal(leg, 256, label="Mollet gauche", physical_dimension="uV")]).write(p)
+    raw = bytearray(p.read_bytes())
+    raw[256 : 256 + 16] = "Mollet gauche é".encode("latin-1").ljust(16)
+    raw[256 + 96 : 256 + 104] = "µV".encode("latin-1").ljust(8)
+    p.write_bytes(bytes(raw))
+    rec = open_recording(p, "emg")
+    assert rec.info.channels == ("Mollet gauche é",)
+    assert rec.info.units == ("uV",)
+    # The AASM preset's thresholds are in uV: it runs only when the unit is known.
+    out = run_cli("replay", str(p), "--channels", "Mollet gauche é", "--preset", "aasm", "--json")
+    assert out.returncode == 0, out.stderr
+    (ep,) = [json.loads(line) for line in out.stdout.splitlines()]
+    assert abs(ep["start"] - 10) < 0.2
 
 
 def test_channels_are_chosen_from_a_csv_too(tmp_path: Path) -> None:

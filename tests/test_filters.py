@@ -50,8 +50,12 @@ def test_bandpass_upper_edge_is_clipped_below_nyquist_at_200_hz() -> None:
     sos = bandpass_sos(20.0, 450.0, 4, 200.0, 0.9)
     _w, h = signal.sosfreqz(sos, worN=[50.0, 99.0], fs=200.0)
     assert abs(h[0]) > 0.9
-    with pytest.raises(ConfigError, match="does not fit"):
+    with pytest.raises(ConfigError, match="not 200 Hz"):
         bandpass_sos(120.0, 450.0, 4, 200.0, 0.9)
+    # Clipped to less than an octave (20-22.5 Hz at 50 Hz): not raw sEMG; 100 Hz keeps 20-45.
+    with pytest.raises(ConfigError, match=r"at least 89 Hz .* not 50 Hz"):
+        bandpass_sos(20.0, 450.0, 4, 50.0, 0.9)
+    assert len(bandpass_sos(20.0, 450.0, 4, 100.0, 0.9)) == 4
 
 
 def test_notch_removes_mains_and_keeps_emg_band() -> None:
