@@ -272,6 +272,7 @@ class EdfHeader:
     transducers: list[str]  # per signal; spasmwatch writes the body location there
     recording: str  # the recording identification field
     record_s: float  # the duration of a data record, s (0 in a file of annotations only)
+    discontinuous: bool  # EDF+D / BDF+D: each record says when it starts, gaps between them
 
     def rate(self, i: int) -> float:
         """Signal ``i``'s sampling rate, Hz (its samples per record over the record's length)."""
@@ -366,6 +367,7 @@ def read_header(path: str | Path) -> EdfHeader:
         transducers,
         recording,
         record_s,
+        head[192:197] in (b"EDF+D", b"BDF+D"),
     )
 
 
@@ -403,12 +405,69 @@ def _locations(head: EdfHeader, signals: list[int]) -> dict[str, str]:
     }
 
 
+def _onset(tal: bytes) -> float | None:
+    """The onset of a data record's time-keeping annotation (``+12.5\x14\x14``), s."""
+    text = tal.split(b"\x14", 1)[0]
+    try:
+        return float(text) if text[:1] in (b"+", b"-") else None
+    except ValueError:
+        return None
+
+
+def _segments(path: Path, head: EdfHeader, per_signal: int) -> npt.NDArray[np.int64]:
+    """An EDF+D / BDF+D file's stretches of records that follow one another without a gap.
+
+    Each record's time-keeping annotation says when it starts; a record that starts later
+    than where the one before ended leaves a gap. Returns rows of (first sample in the
+    stream, first sample in the file, samples), the stream counting the gaps' samples, so
+    that times stay true and a gap is seen as lost samples, never joined over.
+
+    Raises
+    ------
+    ReplayError
+        Naming the byte of a record whose start is missing or before the previous one's end.
+    """
+    ai = next((i for i, lab in enumerate(head.labels) if lab.endswith("Annotations")), None)
+    if ai is None or head.record_s <= 0:
+        raise ReplayError(path, "a discontinuous file (+D) without record times (byte 192)")
+    start = head.width * sum(head.per_record[:ai])
+    size = head.width * head.per_record[ai]
+    sample_s = head.record_s / per_signal
+    rows: list[list[int]] = []
+    first = prev_end = 0.0
+    with open(path, "rb") as fh:
+        for k in range(head.whole_records):
+            at = head.header_bytes + k * head.record_bytes + start
+            fh.seek(at)
+            onset = _onset(fh.read(size))
+            if onset is None:
+                raise ReplayError(path, f"record {k} says nothing of when it starts (byte {at})")
+            if k == 0:
+                first = prev_end = onset
+            if onset < prev_end - sample_s / 2:
+                raise ReplayError(
+                    path,
+                    f"record {k} starts at {onset - first:g} s, before the one before it ends "
+                    f"(byte {at})",
+                )
+            stream = round((onset - first) / sample_s)
+            if rows and stream == rows[-1][0] + rows[-1][2]:
+                rows[-1][2] += per_signal
+            else:
+                rows.append([stream, k * per_signal, per_signal])
+            prev_end = onset + head.record_s
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
 class EdfRecording:
     """An EDF, EDF+, BDF or BDF+ file read in chunks through MNE (never whole).
 
     A file whose writer was killed (record count -1, a partial last record) is read up to the
     last whole record, with a warning. Annotations that start with ``spasm`` (as spasmwatch
-    writes them: ``spasm <channel> <type>``) are the recording's episodes.
+    writes them: ``spasm <channel> <type>``) are the recording's episodes. In a
+    discontinuous file (EDF+D, BDF+D: a recorder paused), the time between records is lost
+    samples, as a dropped link is; MNE alone would join the records end to end and shift
+    every later time.
     """
 
     CHUNK_S = 10.0
@@ -465,8 +524,18 @@ class EdfRecording:
         )
         self.truth = []
         lost: list[tuple[int, int]] = []
-        #: Samples in the recording (the last record's padding left out).
+        #: Samples in the recording (the last record's padding left out; gaps counted).
         self.n = self.raw.n_times
+        #: Rows of (first stream sample, first file sample, samples); None: one stretch.
+        self._segments: npt.NDArray[np.int64] | None = None
+        if head.discontinuous:
+            self._segments = _segments(self.path, head, per[data[0]])
+            if len(self._segments):
+                ends = self._segments[:, 0] + self._segments[:, 2]
+                lost += [
+                    (int(a), int(b)) for a, b in zip(ends[:-1], self._segments[1:, 0], strict=True)
+                ]
+                self.n = int(ends[-1])
         for a in self.raw.annotations:
             if a["description"] == ENDS:
                 self.n = min(self.n, round(float(a["onset"]) * self.fs))
@@ -484,8 +553,14 @@ class EdfRecording:
                         "type": words[2].rstrip(","),
                     }
                 )
-        #: Runs of lost samples ([first, stop) sample indices), from ``signal lost`` annotations.
-        self.lost = sorted(lost)
+        #: Runs of lost samples ([first, stop) sample indices), from ``signal lost`` annotations
+        #: and the gaps of a discontinuous file, joined where they touch.
+        self.lost: list[tuple[int, int]] = []
+        for first, stop in sorted(lost):
+            if self.lost and first <= self.lost[-1][1]:
+                self.lost[-1] = (self.lost[-1][0], max(stop, self.lost[-1][1]))
+            else:
+                self.lost.append((first, stop))
         self._lost_first = np.array([r[0] for r in self.lost], dtype=np.int64)
         self._lost_stop = np.array([r[1] for r in self.lost], dtype=np.int64)
 
@@ -495,7 +570,7 @@ class EdfRecording:
         step = max(1, int(self.CHUNK_S * self.fs))
         for a in range(0, n, step):
             b = min(n, a + step)
-            x = self.raw.get_data(picks=self._picks, start=a, stop=b)
+            x = self._read(self._picks, a, b)
             lost = np.zeros(b - a, dtype=bool)
             # The runs that reach into [a, b): they neither overlap nor touch, so both ends sort.
             lo = int(np.searchsorted(self._lost_stop, a, side="right"))
@@ -517,8 +592,22 @@ class EdfRecording:
         a, b = max(0, start), min(self.n, stop)
         if b <= a:
             return np.zeros(0)
-        x = self.raw.get_data(picks=[self._picks[i]], start=a, stop=b)[0]
+        x = self._read([self._picks[i]], a, b)[0]
         return np.asarray(x / self._scale[i], dtype=np.float64)
+
+    def _read(self, picks: list[int], a: int, b: int) -> npt.NDArray[np.float64]:
+        """Samples ``[a, b)`` of the stream (signals x samples, in MNE's units); a
+        discontinuous file's gaps hold 0."""
+        if self._segments is None:
+            x: npt.NDArray[np.float64] = self.raw.get_data(picks=picks, start=a, stop=b)
+            return x
+        x = np.zeros((len(picks), b - a))
+        seg = self._segments
+        for stream, file, count in seg[(seg[:, 0] < b) & (seg[:, 0] + seg[:, 2] > a)]:
+            lo, hi = max(a, int(stream)), min(b, int(stream + count))
+            off = int(file - stream)
+            x[:, lo - a : hi - a] = self.raw.get_data(picks=picks, start=lo + off, stop=hi + off)
+        return x
 
     def close(self) -> None:
         """Nothing to close (MNE opens the file per read)."""

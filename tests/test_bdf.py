@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from replay.bdf import ANNOTATION_BYTES, BdfWriter, EdfRecording, record_seconds, repair
+from replay.bdf import (
+    ANNOTATION_BYTES,
+    BdfWriter,
+    EdfRecording,
+    read_header,
+    record_seconds,
+    repair,
+)
 from replay.errors import ReplayError
 from replay.run import open_recording
 from sensor.block import Block
@@ -249,6 +256,67 @@ def test_latin1_labels_and_the_micro_sign_are_read_as_other_tools_write_them(
     assert out.returncode == 0, out.stderr
     (ep,) = [json.loads(line) for line in out.stdout.splitlines()]
     assert abs(ep["start"] - 10) < 0.2
+
+
+def discontinuous_edf(path: Path, starts: dict[int, float]) -> None:
+    """An EDF+D of 30 one-second records at 256 Hz, with a 4 s contraction in records 20-23:
+    record k starts at ``starts[k]`` s where given, else one record after the one before."""
+    import edfio
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(30 * 256) * 2.0
+    x[20 * 256 : 24 * 256] *= 20
+    signal = edfio.EdfSignal(x, 256, label="Leg", physical_dimension="uV")
+    note = edfio.EdfAnnotation(0.5, None, "lights off")
+    edfio.Edf([signal], annotations=[note]).write(path)
+    raw = bytearray(path.read_bytes())
+    raw[192:197] = b"EDF+D"
+    head = read_header(path)
+    tal = 2 * head.per_record[0]  # the leg's samples, then the annotations' (2 bytes each)
+    size = head.record_bytes - tal
+    onset = 0.0
+    for k in range(30):
+        onset = starts.get(k, onset + 1.0 if k else 0.0)
+        at = head.header_bytes + k * head.record_bytes + tal
+        rest = bytes(raw[at : at + size]).split(b"\x14", 1)[1]  # the record's other notes
+        raw[at : at + size] = (f"+{onset:g}".encode() + b"\x14" + rest)[:size]
+    path.write_bytes(bytes(raw))
+
+
+def test_a_discontinuous_edf_keeps_its_gaps_as_lost_samples(tmp_path: Path) -> None:
+    """A recorder that paused for 100 s after 10 s: what follows is 100 s later, not joined."""
+    p = tmp_path / "paused.edf"
+    discontinuous_edf(p, {10: 110.0})
+    rec = open_recording(p, "emg")
+    blocks = list(rec.blocks())
+    lost = np.concatenate([b.lost for b in blocks])
+    x = np.concatenate([b.samples[:, 0] for b in blocks])
+    assert len(lost) == 130 * 256
+    assert not lost[: 10 * 256].any()
+    assert lost[10 * 256 : 110 * 256].all()
+    assert not lost[110 * 256 :].any()
+    # The samples after the gap are the file's 11th record on: the same as before, moved.
+    import edfio
+
+    file = edfio.read_edf(p).signals[0].data
+    np.testing.assert_allclose(x[110 * 256 :], file[10 * 256 :], atol=1e-3)
+    out = run_cli("replay", str(p), "--json")
+    assert out.returncode == 0, out.stderr
+    (ep,) = [json.loads(line) for line in out.stdout.splitlines()]
+    assert abs(ep["start"] - 120) < 0.2  # the contraction, at its true time
+    text = run_cli("replay", str(p)).stdout
+    assert "every channel: 25600 samples lost" in text
+
+
+def test_a_discontinuous_edf_whose_records_overlap_is_named(tmp_path: Path) -> None:
+    p = tmp_path / "overlap.edf"
+    discontinuous_edf(p, {10: 8.5})
+    out = run_cli("replay", str(p))
+    assert out.returncode == 1
+    assert out.stderr.strip().count("\n") == 0
+    head = read_header(p)
+    at = head.header_bytes + 10 * head.record_bytes + 2 * 256  # record 10's annotations
+    assert f"record 10 starts at 8.5 s, before the one before it ends (byte {at})" in out.stderr
 
 
 def test_channels_are_chosen_from_a_csv_too(tmp_path: Path) -> None:
