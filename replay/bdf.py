@@ -388,8 +388,22 @@ def repair(path: str | Path) -> int:
     return h.whole_records
 
 
-def _locations(head: EdfHeader, signals: list[int]) -> dict[str, str]:
-    """The body locations a file spasmwatch wrote gives its signals, by label.
+def _unique(labels: list[str]) -> list[str]:
+    """Labels made unique as MNE makes them: each of a repeated label gets ``-0``, ``-1``..."""
+    seen = {lab: labels.count(lab) for lab in labels}
+    count: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        if seen[lab] > 1:
+            count[lab] = count.get(lab, -1) + 1
+            out.append(f"{lab}-{count[lab]}")
+        else:
+            out.append(lab)
+    return out
+
+
+def _locations(head: EdfHeader, names: dict[int, str]) -> dict[str, str]:
+    """The body locations a file spasmwatch wrote gives its signals (index: name), by name.
 
     spasmwatch writes each signal's location as its transducer (spaces as ``_``, as header
     text is written); other tools write the electrode's type there, so only a file whose
@@ -399,8 +413,8 @@ def _locations(head: EdfHeader, signals: list[int]) -> dict[str, str]:
     if len(fields) < 5 or fields[0] != "Startdate" or not fields[4].startswith("spasmwatch"):
         return {}
     return {
-        head.labels[i]: head.transducers[i].replace("_", " ")
-        for i in signals
+        name: head.transducers[i].replace("_", " ")
+        for i, name in names.items()
         if head.transducers[i]
     }
 
@@ -486,18 +500,27 @@ class EdfRecording:
         head = read_header(self.path)
         self.damaged = head.cut_short
         labels, dims, per = head.labels, head.dims, head.per_record
-        data = [i for i, lab in enumerate(labels) if not lab.endswith("Annotations")]
-        if not data:
+        signals = [i for i, lab in enumerate(labels) if not lab.endswith("Annotations")]
+        if not signals:
             raise ReplayError(self.path, "no signals, only annotations")
+        # Each signal's name, made unique as MNE makes it (two signals labelled "EMG" are
+        # "EMG-0" and "EMG-1"), so each channel can be chosen and is named once.
+        names = dict(zip(signals, _unique([labels[i] for i in signals]), strict=True))
+        data = signals
         if channels is not None:
-            missing = [n for n in channels if n not in [labels[i] for i in data]]
+            by_name = {name: i for i, name in names.items()}
+            missing = [n for n in channels if n not in by_name]
             if missing:
-                raise ReplayError(self.path, no_such_signals(missing, [labels[i] for i in data]))
-            data = [labels.index(n) for n in channels]
-        # One stream has one rate. A sleep study's leg sEMG often runs slower than its EEG
-        # or ECG: choosing it alone replays it at its own rate.
-        if len({per[i] for i in data}) > 1:
-            rates = "; ".join(f"{labels[i]} {head.rate(i):g} Hz" for i in data)
+                raise ReplayError(self.path, no_such_signals(missing, list(names.values())))
+            data = [by_name[n] for n in channels]
+        # MNE reads the signals it includes (by label: a chosen label's namesakes come too)
+        # at the fastest rate among them, so only those are included, at one rate: none is
+        # resampled. A sleep study's leg sEMG often runs slower than its EEG or ECG; chosen
+        # alone, it replays at its own rate.
+        chosen = {labels[i] for i in data}
+        included = [i for i in signals if labels[i] in chosen]
+        if len({per[i] for i in included}) > 1:
+            rates = "; ".join(f"{names[i]} {head.rate(i):g} Hz" for i in included)
             raise ReplayError(
                 self.path,
                 f"signals at different rates ({rates}): choose signals of one rate with --channels",
@@ -505,22 +528,24 @@ class EdfRecording:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # MNE's notes on a cut-short file: said once, below
             try:
-                # MNE reads the signals it includes at the fastest rate among them, so only
-                # the chosen ones are included: none is resampled.
-                self.raw = reader(
-                    self.path, preload=False, verbose="error", include=[labels[i] for i in data]
-                )
+                self.raw = reader(self.path, preload=False, verbose="error", include=list(chosen))
             except (ValueError, OSError, RuntimeError) as exc:
                 raise ReplayError(self.path, f"cannot read: {exc}") from exc
         self.fs = float(self.raw.info["sfreq"])
-        self.channels = tuple(labels[i] for i in data)
-        self._picks = [self.raw.ch_names.index(labels[i]) for i in data]
+        self.channels = tuple(names[i] for i in data)
+        self._picks = [included.index(i) for i in data]  # MNE keeps the file's order
         self.units = tuple(dims[i] or "au" for i in data)
         self._scale = np.asarray(self.raw._raw_extras[0]["units"], dtype=np.float64)[self._picks]
         meas = self.raw.info["meas_date"]
         self.start = None if meas is None else meas + timedelta(seconds=head.fraction)
         self.info = RecordingInfo(
-            self.path, self.channels, self.units, self.fs, self.start, {}, _locations(head, data)
+            self.path,
+            self.channels,
+            self.units,
+            self.fs,
+            self.start,
+            {},
+            _locations(head, {i: names[i] for i in data}),
         )
         self.truth = []
         lost: list[tuple[int, int]] = []

@@ -258,6 +258,35 @@ def test_latin1_labels_and_the_micro_sign_are_read_as_other_tools_write_them(
     assert abs(ep["start"] - 10) < 0.2
 
 
+def test_signals_with_the_same_label_are_told_apart(tmp_path: Path) -> None:
+    """Two signals labelled "EMG" (as some exports write them) are EMG-0 and EMG-1, as MNE
+    names them, and each replays its own samples."""
+    import edfio
+
+    rng = np.random.default_rng(8)
+    quiet, active = rng.standard_normal((2, 30 * 256)) * 2.0
+    active[10 * 256 : 14 * 256] *= 20
+    p = tmp_path / "twice.edf"
+    edfio.Edf(
+        [
+            edfio.EdfSignal(quiet, 256, label="EMG", physical_dimension="uV"),
+            edfio.EdfSignal(active, 256, label="EMG", physical_dimension="uV"),
+        ]
+    ).write(p)
+    rec = open_recording(p, "emg", ["EMG-1", "EMG-0"])
+    assert rec.info.channels == ("EMG-1", "EMG-0")
+    x = np.concatenate([b.samples for b in rec.blocks()])
+    np.testing.assert_allclose(x[:, 0], active, atol=1e-2)
+    np.testing.assert_allclose(x[:, 1], quiet, atol=1e-2)
+    out = run_cli("replay", str(p), "--json")
+    assert out.returncode == 0, out.stderr
+    (ep,) = [json.loads(line) for line in out.stdout.splitlines()]
+    assert ep["channel"] == "EMG-1"
+    assert abs(ep["start"] - 10) < 0.2
+    wrong = run_cli("replay", str(p), "--channels", "EMG")
+    assert "no signal named 'EMG'; it has EMG-0, EMG-1" in wrong.stderr
+
+
 def discontinuous_edf(path: Path, starts: dict[int, float]) -> None:
     """An EDF+D of 30 one-second records at 256 Hz, with a 4 s contraction in records 20-23:
     record k starts at ``starts[k]`` s where given, else one record after the one before."""
