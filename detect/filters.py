@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -44,7 +45,7 @@ def bandpass_sos(
     if high < 2 * low_hz:
         raise ConfigError(
             f"a {low_hz:g}-{high_hz:g} Hz band needs a sampling rate of at least "
-            f"{4 * low_hz / nyquist_fraction:.0f} Hz (an octave of it under Nyquist), "
+            f"{math.ceil(4 * low_hz / nyquist_fraction)} Hz (an octave of it under Nyquist), "
             f"not {fs:g} Hz"
         )
     sos: Sos = signal.butter(order, [low_hz, high], btype="bandpass", fs=fs, output="sos")
