@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from replay.csvio import RecordingInfo
+from replay.csvio import RecordingInfo, normal_unit
 from replay.errors import ReplayError, no_such_signals
 from sensor.block import Block
 
@@ -289,20 +289,6 @@ class EdfHeader:
         return self.records == -1 or self.whole_records < self.records
 
 
-#: How other tools write micro in a physical dimension (the header should be ASCII, but the
-#: micro sign in Latin-1, the Greek mu in UTF-8 and the Shift JIS mu all occur), read as "u".
-_MICRO = ("\u00b5", "\u03bc", "\u00ce\u00bc", "\u0083\u00ca")
-
-
-def _unit(field: bytes) -> str:
-    """A signal's physical dimension, its micro written ``u`` (``uV``, as spasmwatch uses)."""
-    text = field.decode("latin-1").strip()
-    for micro in _MICRO:
-        if text.startswith(micro):
-            return "u" + text[len(micro) :]
-    return text
-
-
 def read_header(path: str | Path) -> EdfHeader:
     """Read an EDF/EDF+/BDF/BDF+ header.
 
@@ -330,7 +316,11 @@ def read_header(path: str | Path) -> EdfHeader:
                 raise ReplayError(p, f"header cut short at byte {256 + len(rest)}")
             # Latin-1, as MNE reads them: a label chosen here is the one MNE finds.
             labels = [rest[16 * i : 16 * i + 16].decode("latin-1").strip() for i in range(ns)]
-            dims = [_unit(rest[ns * 96 + 8 * i : ns * 96 + 8 * i + 8]) for i in range(ns)]
+            # The header should be ASCII, but "µV" in Latin-1 (and other mus) occur.
+            dims = [
+                normal_unit(rest[ns * 96 + 8 * i : ns * 96 + 8 * i + 8].decode("latin-1"))
+                for i in range(ns)
+            ]
             transducers = [
                 rest[ns * 16 + 80 * i : ns * 16 + 80 * i + 80].decode("latin-1").strip()
                 for i in range(ns)

@@ -43,6 +43,20 @@ RATE_ROWS = 1_000
 UNIFORM_TOLERANCE = 0.01
 
 
+#: How files write micro in a unit (the micro sign, the Greek mu; Latin-1 files read as
+#: UTF-8 give "Î¼", Shift JIS ones "\x83\xca"), all read as spasmwatch writes it: "u".
+_MICRO = ("\u00b5", "\u03bc", "\u00ce\u00bc", "\u0083\u00ca")
+
+
+def normal_unit(text: str) -> str:
+    """A unit as spasmwatch writes it: micro as ``u`` ("µV" is "uV"), no surrounding spaces."""
+    text = text.strip()
+    for micro in _MICRO:
+        if text.startswith(micro):
+            return "u" + text[len(micro) :]
+    return text
+
+
 @dataclass
 class RecordingInfo:
     """What a recording says about itself: channels, units, rate and wall-clock start."""
@@ -125,7 +139,7 @@ class CsvRecording:
                 sensor_groups(channels)
             except SensorError as exc:
                 raise ReplayError(self.path, str(exc), self._line) from exc
-        unit = comments.get("units", "g" if signal == ACC else "uV")
+        unit = normal_unit(comments.get("units", "g" if signal == ACC else "uV"))
         start = None
         if "start" in comments:
             try:

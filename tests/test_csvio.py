@@ -50,6 +50,16 @@ def test_a_location_comment_names_every_channel_s_body_location(tmp_path: Path) 
     assert rec.info.locations == {"a": "neck", "b": "neck"}
 
 
+@pytest.mark.parametrize("written", ["µV", "μV", " uV "])
+def test_micro_is_read_however_it_is_written(tmp_path: Path, written: str) -> None:
+    """The micro sign and the Greek mu are both "uV", as the AASM preset needs it."""
+    p = tmp_path / "u.csv"
+    p.write_text(f"# units: {written}\ntime,a\n0,1\n0.001,2\n", encoding="utf-8")
+    rec = open_recording(p, "emg")
+    rec.close()
+    assert rec.info.units == ("uV",)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
