@@ -43,8 +43,9 @@ RATE_ROWS = 1_000
 UNIFORM_TOLERANCE = 0.01
 
 
-#: How files write micro in a unit (the micro sign, the Greek mu; Latin-1 files read as
-#: UTF-8 give "Î¼", Shift JIS ones "\x83\xca"), all read as spasmwatch writes it: "u".
+#: How files write micro in a unit: the micro sign, the Greek mu, and, in an EDF header
+#: read as Latin-1, a UTF-8 mu ("Î¼") or a Shift JIS one ("\x83\xca"); all read as
+#: spasmwatch writes it: "u".
 _MICRO = ("\u00b5", "\u03bc", "\u00ce\u00bc", "\u0083\u00ca")
 
 
