@@ -493,6 +493,10 @@ async def monitor(
             ):
                 episode_log.heartbeat(clock())
                 last_beat = now
+        if done:
+            # The stream ended: its last moments are judged too (between two ticks they were
+            # not yet, so a battery that ran low in them went unsaid when the machine was busy).
+            check(time.monotonic())
     finally:
         stop.set()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -90,6 +90,20 @@ def test_two_monitors_share_one_log(tmp_path: Path) -> None:
     )
 
 
+def test_the_last_moments_of_a_stream_are_judged_too(tmp_path: Path) -> None:
+    """20 s of signal at 1000x pass in 20 ms, under one view tick: the battery that ran low
+    in them (15 % at 15.3 s) is still said and logged when the stream ends."""
+    db = tmp_path / "log.db"
+    out = run_cli(
+        "monitor", "--simulate", "--seconds", "20", "--speed", "1000", "--seed", "7201",
+        "--db", str(db), "--battery-drain", "20000",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "ALERT: sensor battery low: 0 %" in out.stdout
+    with EpisodeLog(db) as log:
+        assert [a["kind"] for a in log.alerts()] == ["low_battery"]
+
+
 def test_battery_and_packet_loss_faults_are_shown_counted_and_logged(tmp_path: Path) -> None:
     db = tmp_path / "log.db"
     out = run_cli(
