@@ -10,6 +10,11 @@ The contract (also in the README):
   inferred from it);
 - sEMG columns are in uV (or device counts with ``# units: counts``), one column per channel;
   accelerometer columns come in groups of three (x, y, z in g), one group per sensor;
+- what other tools write is read too: fields separated by semicolons or tabs (a decimal
+  comma with semicolons, as spreadsheets in much of Europe write it), quoted header fields,
+  a time column named ``t``, ``timestamp`` or ``elapsed time`` and in milliseconds when its
+  name says so (``time (ms)``, ``time_ms``, Delsys' ``X[s]``), and a unit in a column's name
+  (``EMG (mV)``, ``Acceleration x (m/s^2)``: read in g), which wins over ``# units:``;
 - a lost sample (a dropped notification) is a row with its time and every other field empty
   (``12.345,,``), so a replay sees the same gaps the live monitor saw; every other field NaN
   (``12.345,nan,nan``, as pandas and other tools write a gap) is read the same way.
@@ -20,6 +25,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,8 +47,6 @@ CHUNK_ROWS = 20_000
 RATE_ROWS = 1_000
 #: Allowed deviation of one time step from 1/fs.
 UNIFORM_TOLERANCE = 0.01
-
-
 #: How files write micro in a unit: the micro sign, the Greek mu, and, in an EDF header
 #: read as Latin-1, a UTF-8 mu ("Î¼") or a Shift JIS one ("\x83\xca"); all read as
 #: spasmwatch writes it: "u".
@@ -56,6 +60,90 @@ def normal_unit(text: str) -> str:
         if text.startswith(micro):
             return "u" + text[len(micro) :]
     return text
+
+
+#: Field separators a header may use (the one it holds most of; ties in this order).
+SEPARATORS = (",", ";", "\t")
+#: Names of the time column (case ignored). "x" only with a unit of time: Delsys' "X[s]".
+TIME_NAMES = ("time", "t", "timestamp", "elapsed time")
+#: Units a time column may name, in seconds.
+TIME_UNITS = {
+    "s": 1.0,
+    "sec": 1.0,
+    "secs": 1.0,
+    "seconds": 1.0,
+    "ms": 1e-3,
+    "msec": 1e-3,
+    "milliseconds": 1e-3,
+    "us": 1e-6,
+}
+#: Units a signal column may name, as spasmwatch writes them, with the factor its values are
+#: read with: acceleration in m/s^2 (phones' sensor apps write it) is read in g.
+SIGNAL_UNITS = {
+    "uV": ("uV", 1.0),
+    "mV": ("mV", 1.0),
+    "V": ("V", 1.0),
+    "nV": ("nV", 1.0),
+    "counts": ("counts", 1.0),
+    "g": ("g", 1.0),
+    "m/s^2": ("g", 1 / 9.80665),
+    "m/s\u00b2": ("g", 1 / 9.80665),
+    "m/s2": ("g", 1 / 9.80665),
+}
+#: Slowest sampling rate any chain reads (an accelerometer's 3-12 Hz band needs 14 Hz,
+#: ``detect.filters.bandpass_sos``): a slower time column is most likely in milliseconds.
+SLOWEST_HZ = 14.0
+#: A unit at the end of a column's name: "EMG (mV)", "X[s]".
+_UNIT_IN_NAME = re.compile(r"^(?P<name>.*?)\s*(?:\((?P<p>[^()]*)\)|\[(?P<b>[^\[\]]*)\])$")
+
+
+def split_unit(label: str) -> tuple[str, str | None]:
+    """A column's name and the unit at its end (``"EMG (mV)"`` -> ``("EMG", "mV")``); the
+    whole label and None when it ends in no bracketed unit."""
+    m = _UNIT_IN_NAME.match(label)
+    if m is None or not m.group("name"):
+        return label, None
+    unit = m.group("p") if m.group("p") is not None else m.group("b")
+    return m.group("name"), normal_unit(unit)
+
+
+def time_column(label: str) -> float | None:
+    """Seconds per unit of a time column's values (1 when its name gives no unit), or None
+    when the label does not name a time column."""
+    name, unit = split_unit(label)
+    if unit is None:
+        base, _, suffix = label.rpartition("_")
+        if base.lower() in TIME_NAMES and suffix.lower() in TIME_UNITS:
+            return TIME_UNITS[suffix.lower()]
+        return 1.0 if label.lower() in TIME_NAMES else None
+    if name.lower() in (*TIME_NAMES, "x") and unit.lower() in TIME_UNITS:
+        return TIME_UNITS[unit.lower()]
+    return None
+
+
+#: Bytes looked at to tell a text file's encoding.
+HEAD_BYTES = 65536
+
+
+def text_encoding(path: Path, head: bytes) -> str:
+    """How to read a text file that starts with ``head``: UTF-8 (its byte-order mark skipped,
+    as spreadsheets write one), else Latin-1 (a spreadsheet's "µV" in Windows-1252 is one
+    byte, 0xB5, that UTF-8 refuses).
+
+    Raises
+    ------
+    ReplayError
+        If the file holds a NUL byte: it is not text.
+    """
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise ReplayError(path, f"not a text file (a NUL byte at byte {nul})")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not a character cut at the end of the head
+            return "latin-1"
+    return "utf-8-sig"
 
 
 @dataclass
@@ -91,7 +179,11 @@ class CsvRecording:
         self.path = Path(path)
         self.signal = signal
         try:
-            self._fh: IO[str] = open(self.path, encoding="utf-8", newline="")  # noqa: SIM115
+            with open(self.path, "rb") as fh:
+                head = fh.read(HEAD_BYTES)
+            self._fh: IO[str] = open(  # noqa: SIM115
+                self.path, encoding=text_encoding(self.path, head), newline=""
+            )
         except OSError as exc:
             raise ReplayError(self.path, f"cannot open: {exc.strerror}") from exc
         try:
@@ -103,7 +195,7 @@ class CsvRecording:
     def _read_head(self, signal: str) -> None:
         self._line = 0
         comments: dict[str, str] = {}
-        header: list[str] | None = None
+        header_line: str | None = None
         try:
             for raw in self._fh:
                 self._line += 1
@@ -115,22 +207,58 @@ class CsvRecording:
                     if sep:
                         comments[key.strip().lower()] = value.strip()
                     continue
-                header = [h.strip() for h in line.split(",")]
+                header_line = line
                 break
         except UnicodeDecodeError as exc:
             raise ReplayError(
                 self.path, f"not a text file ({exc.reason} at byte {exc.start})", self._line + 1
             ) from exc
-        if header is None:
+        if header_line is None:
             raise ReplayError(self.path, "no header row (expected time,<channel>,...)", self._line)
         self._header_line = self._line
-        if header[0].lower() != "time" or len(header) < 2:
+        # The separator the header holds most of (a one-field header: a comma, for the error).
+        sep = max(SEPARATORS, key=lambda c: (header_line.count(c), -SEPARATORS.index(c)))
+        self._sep = sep if sep in header_line else ","
+        self._quoted = '"' in header_line
+        header = [h.strip().strip('"').strip() for h in header_line.split(self._sep)]
+        time_scale = time_column(header[0])
+        if time_scale is None or len(header) < 2:
             raise ReplayError(
                 self.path,
-                f"header must start with 'time' and name at least one channel, got {','.join(header)!r}",
+                "header must start with the time ('time' in seconds, or 'time (ms)') and name "
+                f"at least one channel, got {header_line!r}",
                 self._line,
             )
-        channels = tuple(header[1:])
+        self._time_scale = time_scale
+        default_unit = normal_unit(comments.get("units", "g" if signal == ACC else "uV"))
+        allowed = ("g", "counts") if signal == ACC else ("uV", "mV", "V", "nV", "counts")
+        names: list[str] = []
+        units: list[str] = []
+        factors: list[float] = []
+        for label in header[1:]:
+            name, unit = split_unit(label)
+            if unit is None or unit not in SIGNAL_UNITS:
+                names.append(label)
+                units.append(default_unit)
+                factors.append(1.0)
+                continue
+            unit, factor = SIGNAL_UNITS[unit]
+            if unit not in allowed:
+                other = (
+                    "an accelerometer's unit: replay it with --signal acc"
+                    if unit == "g"
+                    else "an sEMG unit: replay it with --signal emg"
+                )
+                raise ReplayError(self.path, f"column {label!r} is in {unit}, {other}", self._line)
+            names.append(name)
+            units.append(unit)
+            factors.append(factor)
+        self._factors = (
+            np.asarray(factors, dtype=np.float64) if any(f != 1.0 for f in factors) else None
+        )
+        # Set by the first data row: whether a non-comma separated file writes a decimal comma.
+        self._decimal_comma = False
+        channels = tuple(names)
         if any(not c for c in channels) or len(set(channels)) != len(channels):
             raise ReplayError(
                 self.path, "channel names in the header must be unique and not empty", self._line
@@ -140,7 +268,6 @@ class CsvRecording:
                 sensor_groups(channels)
             except SensorError as exc:
                 raise ReplayError(self.path, str(exc), self._line) from exc
-        unit = normal_unit(comments.get("units", "g" if signal == ACC else "uV"))
         start = None
         if "start" in comments:
             try:
@@ -149,7 +276,8 @@ class CsvRecording:
                 raise ReplayError(
                     self.path, f"'# start:' is not an ISO-8601 time: {comments['start']!r}"
                 ) from exc
-        self._pending = self._read_rows(len(channels) + 1)
+        self._lines = self._rows()
+        self._pending = self._read_rows(len(channels) + 1, first=True)
         if self._pending is None or len(self._pending[0]) < 2:
             raise ReplayError(self.path, "needs at least two samples to infer the sampling rate")
         t = self._pending[0][:RATE_ROWS, 0]
@@ -162,31 +290,55 @@ class CsvRecording:
         fs = 1.0 / step
         if np.all(np.abs(np.diff(t) / step - 1) <= UNIFORM_TOLERANCE):
             fs = (len(t) - 1) / span  # the mean rate, once the steps are known to be uniform
+        if fs < SLOWEST_HZ and split_unit(header[0])[1] is None and "_" not in header[0]:
+            raise ReplayError(
+                self.path,
+                f"time steps of {step:g} s ({fs:g} Hz) are too slow for sEMG or acceleration; "
+                f"if time is in milliseconds, name the column '{header[0]} (ms)'",
+                self._header_line,
+            )
         where = comments.get("location")
         locations = {c: where for c in channels} if where else {}
-        self.info = RecordingInfo(
-            self.path, channels, (unit,) * len(channels), fs, start, comments, locations
-        )
+        self.info = RecordingInfo(self.path, channels, tuple(units), fs, start, comments, locations)
         self._t_prev: float | None = None
         self._index = 0
 
+    def _rows(self) -> Iterator[str]:
+        """The file's lines from where the header ended; a byte its encoding cannot read is a
+        one-line error naming the line. One iterator for the whole file (``self._lines``):
+        closing it closes the file."""
+        try:
+            yield from self._fh
+        except UnicodeDecodeError as exc:
+            raise ReplayError(
+                self.path, f"not text ({exc.reason} in this line)", self._line + 1
+            ) from exc
+
     def _read_rows(
-        self, width: int
+        self, width: int, first: bool = False
     ) -> tuple[npt.NDArray[np.float64], list[int], npt.NDArray[np.bool_]] | None:
-        """Up to CHUNK_ROWS data rows as a float array, with their line numbers and which
-        rows are lost samples (a time and nothing else: ``12.345,,``, or NaN in every signal
-        field), read as 0."""
+        """Up to CHUNK_ROWS data rows as a float array (time in seconds, signals in the units
+        of ``info``), with their line numbers and which rows are lost samples (a time and
+        nothing else: ``12.345,,``, or NaN in every signal field), read as 0."""
         lines: list[str] = []
         numbers: list[int] = []
         lost_rows: list[int] = []
-        empty = "," * (width - 1)
-        zeros = ",0" * (width - 1)
-        for raw in self._fh:
+        sep = self._sep
+        empty = sep * (width - 1)
+        zeros = (sep + "0") * (width - 1)
+        for raw in self._lines:
             self._line += 1
             s = raw.strip()
             if not s or s.startswith("#"):
                 continue
-            if s.endswith(empty) and s.count(",") == width - 1:
+            if self._quoted:
+                s = s.replace('"', "")
+            if first:
+                self._decimal_comma = sep != "," and "," in s
+                first = False
+            if self._decimal_comma:
+                s = s.replace(",", ".")
+            if s.endswith(empty) and s.count(sep) == width - 1:
                 lost_rows.append(len(lines))
                 s = s[: -len(empty)] + zeros
             lines.append(s)
@@ -197,13 +349,13 @@ class CsvRecording:
             return None
         try:
             data = np.loadtxt(
-                io.StringIO("\n".join(lines)), delimiter=",", dtype=np.float64, ndmin=2
+                io.StringIO("\n".join(lines)), delimiter=sep, dtype=np.float64, ndmin=2
             )
             if data.shape[1] != width:
                 raise ValueError
         except ValueError:
             for s, n in zip(lines, numbers, strict=True):
-                fields = s.split(",")
+                fields = s.split(sep)
                 if len(fields) != width:
                     raise ReplayError(
                         self.path, f"{len(fields)} fields, the header has {width}", n
@@ -239,6 +391,10 @@ class CsvRecording:
                 "field empty or NaN)",
                 numbers[r],
             )
+        if self._time_scale != 1.0:
+            data[:, 0] *= self._time_scale
+        if self._factors is not None:
+            data[:, 1:] *= self._factors
         lost = np.zeros(len(lines), dtype=bool)
         lost[lost_rows] = True
         return data, numbers, lost

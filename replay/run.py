@@ -16,9 +16,10 @@ from detect.pipeline import Pipeline
 from replay.bdf import EdfRecording, WfdbRecording
 from replay.csvio import CsvRecording
 from replay.errors import ReplayError, no_such_signals
+from replay.opensignals import MAGIC, OpenSignalsRecording, is_opensignals
 from sensor.block import Block
 
-Recording = CsvRecording | EdfRecording | WfdbRecording
+Recording = CsvRecording | EdfRecording | OpenSignalsRecording | WfdbRecording
 
 
 class Selected:
@@ -54,10 +55,22 @@ class Selected:
         self.recording.close()
 
 
+def _starts_opensignals(path: Path) -> bool:
+    """Whether a text file is an OpenSignals recording (by its first line)."""
+    try:
+        with open(path, "rb") as fh:
+            return is_opensignals(fh.read(len(MAGIC) + 3))
+    except OSError as exc:
+        raise ReplayError(path, f"cannot open: {exc.strerror}") from exc
+
+
 def open_recording(
     path: str | Path, signal: str, channels: Sequence[str] | None = None
 ) -> Recording | Selected:
     """Open a recording by its file type, all its signals or the ``channels`` named.
+
+    A ``.txt`` file whose first line is OpenSignals' is read as an OpenSignals recording
+    (``replay.opensignals``); other ``.txt``, ``.tsv`` and ``.csv`` files as CSV.
 
     Raises
     ------
@@ -71,14 +84,17 @@ def open_recording(
             raise ReplayError(p, "cannot open: No such file or directory")
         return EdfRecording(p, signal, channels)
     rec: CsvRecording | WfdbRecording
-    if p.suffix.lower() in (".csv", ".txt"):
+    if p.suffix.lower() == ".txt" and _starts_opensignals(p):
+        return OpenSignalsRecording(p, signal, channels)
+    if p.suffix.lower() in (".csv", ".tsv", ".txt"):
         rec = CsvRecording(p, signal)
     elif p.suffix.lower() in (".hea", ".dat"):
         rec = WfdbRecording(p, signal)
     else:
         raise ReplayError(
             p,
-            f"unknown recording type {p.suffix or '(no suffix)'!r}; spasmwatch reads .csv, .edf, .bdf and WFDB .hea",
+            f"unknown recording type {p.suffix or '(no suffix)'!r}; spasmwatch reads .csv (.tsv, "
+            ".txt), OpenSignals .txt, .edf, .bdf and WFDB .hea",
         )
     if channels is None:
         return rec

@@ -19,13 +19,11 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from detect.config import DetectorConfig, preset
-from detect.errors import ConfigError
 from detect.pipeline import Pipeline
 from episodes.log import EpisodeLog, default_db_path
 from episodes.resilient import ResilientLog
 from episodes.summary import SpasmTally
 from replay.csvio import CsvWriter
-from replay.errors import ReplayError
 from replay.run import NoSignal, NoSignalWatch, Recording, Selected, open_recording, paced, run
 from replay.timefmt import parse_time
 from sensor.ble import PROFILES, BleWearable, scan
@@ -352,15 +350,8 @@ def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
         if args.preset is None
         else _detector(args, args.signal)
     )
-    try:
-        columns = Pipeline(config, info.fs, info.channels, info.units).channels
-    except ConfigError as exc:
-        if info.path.suffix.lower() in (".csv", ".txt") and info.fs <= 2:
-            # The rate comes from the time column: steps of 1 are milliseconds, most likely.
-            raise ReplayError(
-                info.path, f"{exc}: its time column steps by {1 / info.fs:g}; is it in seconds?"
-            ) from exc
-        raise
+    # (A CSV timed in milliseconds is asked about when it is read: ``replay.csvio``.)
+    columns = Pipeline(config, info.fs, info.channels, info.units).channels
 
     def recorded(cols: tuple[int, ...]) -> str | None:
         """Where the recording says these columns were worn."""

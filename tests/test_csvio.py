@@ -64,7 +64,13 @@ def test_micro_is_read_however_it_is_written(tmp_path: Path, written: str) -> No
     ("text", "message"),
     [
         ("", r"x.csv:0: no header row"),
-        ("t,a\n0,1\n0.001,2\n", r"x.csv:1: header must start with 'time'"),
+        ("sample,a\n0,1\n1,2\n", r"x.csv:1: header must start with the time"),
+        (
+            "time,a\n0,1\n1,2\n2,3\n",
+            r"x.csv:1: time steps of 1 s \(1 Hz\) are too slow .* name the column 'time \(ms\)'",
+        ),
+        ("time,EMG (g)\n0,1\n0.001,2\n", r"x.csv:1: column 'EMG \(g\)' is in g, .*--signal acc"),
+        ("time,a\n0,1\n0.001,\xb5\n", r"x.csv:3: field 2 is not a number: '\xb5'"),
         ("time,a,a\n0,1,2\n0.001,1,2\n", r"x.csv:1: channel names"),
         ("time,a\n0,1\n0.001,2\n0.002,x\n", r"x.csv:4: field 2 is not a number: 'x'"),
         ("time,a\n0,1\n0.001,2\n0.002,3,4\n", r"x.csv:4: 3 fields, the header has 2"),
@@ -112,3 +118,105 @@ def test_binary_and_unknown_files_are_refused(tmp_path: Path) -> None:
         open_recording(tmp_path / "x.xyz", "emg")
     with pytest.raises(ReplayError, match="cannot open"):
         open_recording(tmp_path / "missing.csv", "emg")
+
+
+def _dialect(
+    path: Path,
+    rows: np.ndarray,
+    *,
+    sep: str,
+    time: str,
+    unit: str,
+    scale: float,
+    comma: bool = False,
+    quoted: bool = False,
+    encoding: str = "utf-8",
+) -> Path:
+    """``rows`` (time in s, signal in uV) as another tool writes them."""
+    q = '"' if quoted else ""
+    head = sep.join(f"{q}{h}{q}" for h in (time, f"calf ({unit})" if unit else "calf"))
+    body = []
+    for t, x in rows:
+        line = f"{t * scale:.6f}{sep}{x / (1000.0 if unit == 'mV' else 1.0):.6f}"
+        body.append(line.replace(".", ",") if comma else line)
+    path.write_text(head + "\n" + "\n".join(body) + "\n", encoding=encoding)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "kw"),
+    [
+        (
+            "semicolons.csv",
+            {
+                "sep": ";",
+                "time": "Time (s)",
+                "unit": "µV",
+                "scale": 1.0,
+                "comma": True,
+                "quoted": True,
+            },
+        ),
+        ("tabs.tsv", {"sep": "\t", "time": "time_ms", "unit": "", "scale": 1000.0}),
+        ("delsys.csv", {"sep": ",", "time": "X[s]", "unit": "mV", "scale": 1.0}),
+        ("ms.txt", {"sep": ",", "time": "Time [ms]", "unit": "uV", "scale": 1000.0}),
+        ("bom.csv", {"sep": ",", "time": "t", "unit": "", "scale": 1.0, "encoding": "utf-8-sig"}),
+        (
+            "excel.csv",
+            {
+                "sep": ";",
+                "time": "time",
+                "unit": "µV",
+                "scale": 1.0,
+                "comma": True,
+                "encoding": "cp1252",
+            },
+        ),
+    ],
+)
+def test_what_other_tools_write_replays_as_spasmwatch_s_own_csv(
+    tmp_path: Path, name: str, kw: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Separators, decimal commas, quotes, byte-order marks, time in ms and units in column
+    names: the same signal, the same samples, rate and episodes as in spasmwatch's CSV (read
+    in several chunks)."""
+    monkeypatch.setattr("replay.csvio.CHUNK_ROWS", 5000)
+    from detect.config import DetectorConfig
+    from detect.pipeline import detect
+
+    rng = np.random.default_rng(15)
+    t = np.arange(12000) / 1000.0
+    x = np.round(rng.standard_normal(12000) * 5.0, 3)
+    x[4000:6000] *= 8.0  # a 2 s contraction
+    ours = tmp_path / "ours.csv"
+    ours.write_text(
+        "time,calf\n" + "".join(f"{a:.3f},{b:.3f}\n" for a, b in zip(t, x, strict=True))
+    )
+    theirs = _dialect(tmp_path / name, np.column_stack([t, x]), **kw)  # type: ignore[arg-type]
+    a = concat(list(open_recording(ours, "emg").blocks()))
+    b = concat(list(open_recording(theirs, "emg").blocks()))
+    assert b.channels == ("calf",)
+    assert b.fs == pytest.approx(a.fs, rel=1e-9)
+    per_uv = 1000.0 if kw["unit"] == "mV" else 1.0
+    assert b.units == ("mV",) if kw["unit"] == "mV" else ("uV",)
+    np.testing.assert_allclose(b.samples * per_uv, a.samples, rtol=1e-6, atol=1e-3)
+    found = [
+        [e for e in detect(DetectorConfig(), blk, "left calf") if e.state != "open"]
+        for blk in (a, b)
+    ]
+    assert len(found[0]) == 1
+    assert [(e.onset_index, e.offset_index, e.type) for e in found[1]] == [
+        (e.onset_index, e.offset_index, e.type) for e in found[0]
+    ]
+
+
+def test_a_phone_s_accelerometer_in_m_per_s2_is_read_in_g(tmp_path: Path) -> None:
+    """A sensor app's export: quoted header, time in s, acceleration in m/s^2."""
+    head = '"Time (s)","Acceleration x (m/s^2)","Acceleration y (m/s^2)","Acceleration z (m/s^2)"'
+    rows = "\n".join(f"{i / 100:.9E},{0.1:.9E},{-0.2:.9E},{9.80665:.9E}" for i in range(300))
+    rec = open_recording(write(tmp_path / "phone.csv", f"{head}\n{rows}\n"), "acc")
+    block = concat(list(rec.blocks()))
+    assert rec.info.channels == ("Acceleration x", "Acceleration y", "Acceleration z")
+    assert rec.info.units == ("g", "g", "g")
+    assert rec.info.fs == pytest.approx(100.0)
+    np.testing.assert_allclose(block.samples[0], [0.1 / 9.80665, -0.2 / 9.80665, 1.0], rtol=1e-6)

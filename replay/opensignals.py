@@ -1,0 +1,252 @@
+"""OpenSignals text recordings: what PLUX devices (BITalino, biosignalsplux, RespiBAN) save.
+
+OpenSignals (r)evolution writes a recording as text:
+
+- ``# OpenSignals Text File Format`` (sometimes with ``. Version 1``);
+- ``# {"<device>": {...}}``: one JSON object per device, with ``sampling rate`` (Hz),
+  ``column`` (every column's name: the sequence number ``nSeq``, the digital lines, then
+  the analog channels), ``label`` (the analog channels' names), ``sensor`` (what each analog
+  channel measures: ``EMG``, ``ECG``, ``XYZ``...), ``date`` and ``time`` (local);
+- ``# EndOfHeader``;
+- one row a sample, tab-separated integers in that column order: the analog channels are
+  the device's ADC counts.
+
+``nSeq`` counts samples, modulo 16 on the devices whose counter has 4 bits: a step other
+than one is samples that never reached the computer, replayed as lost samples (a counter
+modulo 16 cannot show how many times it went round, so the number is the least that fits).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import numpy.typing as npt
+
+from replay.csvio import HEAD_BYTES, RecordingInfo, text_encoding
+from replay.errors import ReplayError, no_such_signals
+from replay.timefmt import parse_time
+from sensor.block import ACC, Block, sensor_groups
+from sensor.errors import SensorError
+
+#: The first line of every OpenSignals text file.
+MAGIC = "# OpenSignals Text File Format"
+#: Rows parsed per block.
+CHUNK_ROWS = 20_000
+#: Sensors an sEMG or accelerometer replay takes by default (names as OpenSignals writes
+#: them contain these: "EMG", "EMGBITREV"; "XYZ", "ACC", "ACCBITREV").
+SENSOR_WORDS = {"emg": ("EMG",), "acc": ("XYZ", "ACC")}
+#: A sequence counter whose values all stay under this wraps round at it (4 bits).
+SEQ_MODULUS = 16
+
+
+def is_opensignals(head: bytes) -> bool:
+    """Whether a file that starts with ``head`` is an OpenSignals text file."""
+    return head.lstrip(b"\xef\xbb\xbf").startswith(MAGIC.encode())
+
+
+class OpenSignalsRecording:
+    """An OpenSignals text recording read in chunks of rows, never whole.
+
+    Parameters
+    ----------
+    path : path
+    signal : {"emg", "acc"}
+        Which sensors to replay when ``channels`` is None: those the header names as sEMG
+        (or accelerometers, in threes); every analog channel when it names none.
+    channels : sequence of str, optional
+        Analog channels to replay, by label, whatever their sensor.
+
+    Raises
+    ------
+    ReplayError
+        If the file cannot be read, naming the file and line.
+    """
+
+    def __init__(
+        self, path: str | Path, signal: str, channels: Sequence[str] | None = None
+    ) -> None:
+        self.path = Path(path)
+        try:
+            with open(self.path, "rb") as fh:
+                head = fh.read(HEAD_BYTES)
+            self._fh: IO[str] = open(  # noqa: SIM115
+                self.path, encoding=text_encoding(self.path, head), newline=""
+            )
+        except OSError as exc:
+            raise ReplayError(self.path, f"cannot open: {exc.strerror}") from exc
+        self.truth: list[dict[str, object]] = []
+        self.damaged = False
+        try:
+            self._read_head(signal, channels)
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def _read_head(self, signal: str, wanted: Sequence[str] | None) -> None:
+        self._line = 0
+        header: dict[str, object] | None = None
+        for raw in self._fh:
+            self._line += 1
+            line = raw.strip().lstrip("\ufeff")
+            if line.startswith("# EndOfHeader"):
+                break
+            if line.startswith("# {"):
+                try:
+                    header = json.loads(line[2:])
+                except json.JSONDecodeError as exc:
+                    raise ReplayError(
+                        self.path, f"the header's JSON is unreadable ({exc.msg})", self._line
+                    ) from exc
+        else:
+            raise ReplayError(self.path, "no '# EndOfHeader' line", self._line)
+        if not isinstance(header, dict) or not header:
+            raise ReplayError(self.path, "no '# {...}' header line describing the device")
+        if len(header) > 1:
+            raise ReplayError(
+                self.path,
+                f"holds {len(header)} devices ({', '.join(header)}); spasmwatch replays one "
+                "device a file: save each device on its own in OpenSignals",
+            )
+        device = next(iter(header.values()))
+        if not isinstance(device, dict):
+            raise ReplayError(self.path, "the header does not describe a device")
+        try:
+            fs = float(device["sampling rate"])
+            columns = [str(c) for c in device["column"]]
+            labels = [str(c) for c in device["label"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ReplayError(
+                self.path, f"the header lacks 'sampling rate', 'column' or 'label' ({exc})"
+            ) from exc
+        sensors = [str(s) for s in device.get("sensor", [])]
+        if not (fs > 0 and np.isfinite(fs)):
+            raise ReplayError(self.path, f"sampling rate {fs:g} Hz is not a positive rate")
+        missing = [label for label in labels if label not in columns]
+        if missing or "nSeq" not in columns:
+            raise ReplayError(
+                self.path, "the header's 'label' names columns its 'column' does not list"
+            )
+        if wanted is not None:
+            absent = [w for w in wanted if w not in labels]
+            if absent:
+                raise ReplayError(self.path, no_such_signals(absent, labels))
+            names = list(wanted)
+        else:
+            words = SENSOR_WORDS.get(signal, ())
+            names = [
+                label
+                for label, sensor in zip(labels, sensors, strict=False)
+                if any(w in sensor.upper() for w in words)
+            ] or labels
+            if signal == ACC:
+                try:
+                    sensor_groups(names)
+                except SensorError as exc:
+                    raise ReplayError(self.path, str(exc)) from exc
+        self._width = len(columns)
+        self._seq_col = columns.index("nSeq")
+        self._cols = [columns.index(n) for n in names]
+        start = None
+        if "date" in device and "time" in device:
+            # "2017-1-23" and "10:28:51.69", local time, as the computer that recorded it had.
+            try:
+                y, mo, d = (int(v) for v in str(device["date"]).split("-"))
+                clock = str(device["time"]).split(":")
+                h, mi, sec = int(clock[0]), int(clock[1]), float(clock[2])
+                start = parse_time(f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{sec:09.6f}")
+            except (ValueError, IndexError):
+                start = None  # the log then needs --start, as for any file without one
+        units = ("counts",) * len(names)
+        comments = {"device": str(device.get("device", "")), "format": "OpenSignals"}
+        self.info = RecordingInfo(self.path, tuple(names), units, fs, start, comments, {})
+        self._index = 0
+        self._last_seq: int | None = None
+        self._modulus: int | None = None
+
+    def _read_rows(self) -> tuple[npt.NDArray[np.float64], list[int]] | None:
+        lines: list[str] = []
+        numbers: list[int] = []
+        for raw in self._fh:
+            self._line += 1
+            s = raw.strip()
+            if not s:
+                continue
+            lines.append(s)
+            numbers.append(self._line)
+            if len(lines) >= CHUNK_ROWS:
+                break
+        if not lines:
+            return None
+        try:
+            data = np.loadtxt(io.StringIO("\n".join(lines)), delimiter="\t", ndmin=2)
+            if data.shape[1] != self._width:
+                raise ValueError
+        except ValueError:
+            for s, n in zip(lines, numbers, strict=True):
+                fields = s.split("\t")
+                if len(fields) != self._width:
+                    raise ReplayError(
+                        self.path, f"{len(fields)} fields, the header has {self._width}", n
+                    ) from None
+                for col, v in enumerate(fields):
+                    try:
+                        float(v)
+                    except ValueError:
+                        raise ReplayError(
+                            self.path, f"field {col + 1} is not a number: {v.strip()!r}", n
+                        ) from None
+            raise ReplayError(self.path, "unreadable rows", numbers[0]) from None
+        return data, numbers
+
+    def blocks(self) -> Iterator[Block]:
+        """The recording as consecutive blocks; samples the sequence numbers show were lost
+        are lost samples (read as 0), in their place."""
+        try:
+            while (rows := self._read_rows()) is not None:
+                data, numbers = rows
+                seq = data[:, self._seq_col].astype(np.int64)
+                if self._modulus is None:
+                    # A 4-bit counter is seen going round within its first 16 samples.
+                    self._modulus = SEQ_MODULUS if seq.max() < SEQ_MODULUS else 0
+                before = seq[0] - 1 if self._last_seq is None else self._last_seq
+                steps = np.diff(np.concatenate([[before], seq]))
+                if self._modulus:
+                    steps %= self._modulus
+                    steps[steps == 0] = self._modulus  # a whole turn: 15 lost (at least)
+                elif (steps < 1).any():
+                    r = int(np.flatnonzero(steps < 1)[0])
+                    raise ReplayError(
+                        self.path,
+                        f"nSeq {seq[r]} does not follow {seq[r - 1] if r else before}",
+                        numbers[r],
+                    )
+                self._last_seq = int(seq[-1])
+                gaps = steps - 1
+                x = data[:, self._cols].astype(np.float32)
+                if not gaps.any():
+                    lost = np.zeros(len(x), dtype=bool)
+                else:
+                    # Each sample goes after the samples lost before it.
+                    where = np.arange(len(x)) + np.cumsum(gaps)
+                    n = len(x) + int(gaps.sum())
+                    full = np.zeros((n, x.shape[1]), dtype=np.float32)
+                    full[where] = x
+                    lost = np.ones(n, dtype=bool)
+                    lost[where] = False
+                    x = full
+                yield Block(x, self.info.fs, self._index, self.info.channels, self.info.units, lost)
+                self._index += len(x)
+        finally:
+            self._fh.close()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._fh.close()
+
+
+__all__ = ["OpenSignalsRecording", "is_opensignals"]

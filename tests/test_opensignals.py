@@ -1,0 +1,171 @@
+"""OpenSignals text recordings (BITalino, biosignalsplux, RespiBAN) replay as they are."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from conftest import run_cli
+
+from detect.config import DetectorConfig
+from detect.pipeline import detect
+from replay.csvio import CsvRecording
+from replay.errors import ReplayError
+from replay.run import open_recording
+from replay.timefmt import parse_time
+from sensor.block import Block, concat
+
+RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
+#: A chest strap's sensors, as a RespiBAN's header lists them.
+SENSORS = ["ECG", "EDA", "EMG", "XYZ", "XYZ", "XYZ"]
+
+
+def biceps() -> Block:
+    """A real biosignalsplux recording (16-bit counts), from spasmwatch's own CSV."""
+    return concat(list(CsvRecording(RECORDINGS / "biceps_bursts_1khz.csv", "emg").blocks()))
+
+
+def write_opensignals(
+    path: Path,
+    emg: npt.NDArray[np.float32],
+    *,
+    skip: range = range(0),
+    devices: int = 1,
+    seq_modulus: int = 16,
+) -> Path:
+    """``emg`` as channel CH3 of a six-channel device, beside other sensors, with the samples
+    in ``skip`` never written (their sequence numbers missing, as a lost packet's are)."""
+    n = len(emg)
+    rng = np.random.default_rng(42)
+    other = rng.integers(30000, 34000, (n, 6))
+    other[:, 2] = emg
+    device = {
+        "sensor": SENSORS,
+        "device name": "00:07:80:3B:46:61",
+        "column": ["nSeq", "DI", "CH1", "CH2", "CH3", "CH4", "CH5", "CH6"],
+        "sync interval": 2,
+        "time": "10:28:51.69",
+        "date": "2017-1-23",
+        "device": "biosignalsplux",
+        "sampling rate": 1000,
+        "label": ["CH1", "CH2", "CH3", "CH4", "CH5", "CH6"],
+        "resolution": [16] * 6,
+    }
+    header = {f"00:07:80:3B:46:6{d}": device for d in range(devices)}
+    rows = [
+        f"{i % seq_modulus}\t0\t" + "\t".join(str(int(v)) for v in other[i]) + "\t"
+        for i in range(n)
+        if i not in skip
+    ]
+    path.write_text(
+        "# OpenSignals Text File Format. Version 1\n# "
+        + json.dumps(header)
+        + "\n# EndOfHeader\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+    return path
+
+
+def test_the_emg_sensor_replays_as_spasmwatch_s_own_csv(tmp_path: Path) -> None:
+    """Only the sensor the header calls EMG, in counts, the same samples and episodes."""
+    ours = biceps()
+    p = write_opensignals(tmp_path / "plux.txt", ours.samples[:, 0])
+    rec = open_recording(p, "emg")
+    assert rec.info.channels == ("CH3",)
+    assert rec.info.units == ("counts",)
+    assert rec.info.fs == 1000.0
+    assert rec.info.start == parse_time("2017-01-23T10:28:51.690000")
+    theirs = concat(list(rec.blocks()))
+    assert not theirs.lost.any()
+    np.testing.assert_array_equal(theirs.samples, ours.samples)
+    found = [
+        [
+            (e.onset_index, e.offset_index, e.type)
+            for e in detect(DetectorConfig(), b, "right arm")
+            if e.state != "open"
+        ]
+        for b in (ours, theirs)
+    ]
+    assert len(found[0]) == 9  # the nine bursts spasmwatch finds in its own CSV of it
+    assert found[1] == found[0]
+
+
+def test_missing_sequence_numbers_are_lost_samples_in_their_place(tmp_path: Path) -> None:
+    """A 4-bit counter: 5 samples missing at 10 s are 5 lost samples there, and every later
+    sample keeps its time."""
+    ours = biceps()
+    p = write_opensignals(tmp_path / "gap.txt", ours.samples[:, 0], skip=range(10000, 10005))
+    theirs = concat(list(open_recording(p, "emg").blocks()))
+    assert theirs.n_samples == ours.n_samples
+    assert np.flatnonzero(theirs.lost).tolist() == list(range(10000, 10005))
+    keep = ~theirs.lost
+    np.testing.assert_array_equal(theirs.samples[keep], ours.samples[keep])
+    rep = run_cli("replay", str(p))
+    assert rep.returncode == 0, rep.stderr
+    assert "every channel: 5 samples lost" in rep.stdout
+    assert "1 stretch without usable signal" in rep.stderr
+
+
+def test_a_counter_that_does_not_wrap_gives_exact_gaps(tmp_path: Path) -> None:
+    x = biceps().samples[:3000, 0]
+    p = write_opensignals(tmp_path / "wide.txt", x, skip=range(1000, 1040), seq_modulus=1 << 20)
+    b = concat(list(open_recording(p, "emg").blocks()))
+    assert b.n_samples == 3000
+    assert np.flatnonzero(b.lost).tolist() == list(range(1000, 1040))
+
+
+def test_accelerometer_and_named_channels(tmp_path: Path) -> None:
+    p = write_opensignals(tmp_path / "strap.txt", biceps().samples[:2000, 0])
+    acc = open_recording(p, "acc")
+    assert acc.info.channels == ("CH4", "CH5", "CH6")
+    acc.close()
+    named = open_recording(p, "emg", ["CH1", "CH3"])
+    assert named.info.channels == ("CH1", "CH3")
+    assert concat(list(named.blocks())).samples.shape == (2000, 2)
+    with pytest.raises(ReplayError, match=r"no signal named 'EMG1'; it has CH1, CH2"):
+        open_recording(p, "emg", ["EMG1"])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("# OpenSignals Text File Format\n# {}\n", r"x.txt:2: no '# EndOfHeader' line"),
+        (
+            "# OpenSignals Text File Format\n# {bad\n# EndOfHeader\n",
+            r"x.txt:2: the header's JSON is unreadable",
+        ),
+        (
+            '# OpenSignals Text File Format\n# {"d": {"column": ["nSeq", "A1"], "label": ["A1"]}}'
+            "\n# EndOfHeader\n",
+            r"x.txt: the header lacks 'sampling rate'",
+        ),
+    ],
+)
+def test_malformed_headers_name_the_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    p = tmp_path / "x.txt"
+    p.write_text(text)
+    with pytest.raises(ReplayError, match=message):
+        list(open_recording(p, "emg").blocks())
+
+
+def test_bad_rows_and_two_devices_are_refused(tmp_path: Path) -> None:
+    x = biceps().samples[:100, 0]
+    two = write_opensignals(tmp_path / "two.txt", x, devices=2)
+    with pytest.raises(ReplayError, match=r"two.txt: holds 2 devices .* save each device"):
+        open_recording(two, "emg")
+    p = write_opensignals(tmp_path / "bad.txt", x)
+    lines = p.read_text().splitlines()
+    lines[10] = lines[10].rsplit("\t", 2)[0]  # a row cut short
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ReplayError, match=r"bad.txt:11: 7 fields, the header has 8"):
+        list(open_recording(p, "emg").blocks())
+    back = write_opensignals(tmp_path / "back.txt", x, seq_modulus=1 << 20)
+    lines = back.read_text().splitlines()
+    lines[20] = "5" + lines[20][lines[20].index("\t") :]
+    back.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ReplayError, match=r"back.txt:21: nSeq 5 does not follow 16"):
+        list(open_recording(back, "emg").blocks())
