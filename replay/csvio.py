@@ -121,6 +121,28 @@ def time_column(label: str) -> float | None:
     return None
 
 
+#: Comments that give the sampling rate of a file without a time column (BioSPPy's text
+#: files write "# Sampling Rate (Hz):= 1000.00").
+RATE_KEYS = ("sampling rate", "sampling rate (hz)", "sample rate", "fs", "rate")
+
+
+def rate_comment(comments: dict[str, str]) -> float | None:
+    """The sampling rate a file's comments give, Hz, or None."""
+    for key in RATE_KEYS:
+        m = re.search(r"[0-9]+(?:\.[0-9]*)?", comments.get(key, ""))
+        if m:
+            return float(m.group())
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
 #: Bytes looked at to tell a text file's encoding.
 HEAD_BYTES = 65536
 
@@ -175,7 +197,7 @@ class CsvRecording:
         If the file cannot be read, naming the file and line.
     """
 
-    def __init__(self, path: str | Path, signal: str) -> None:
+    def __init__(self, path: str | Path, signal: str, fs: float | None = None) -> None:
         self.path = Path(path)
         self.signal = signal
         try:
@@ -187,12 +209,12 @@ class CsvRecording:
         except OSError as exc:
             raise ReplayError(self.path, f"cannot open: {exc.strerror}") from exc
         try:
-            self._read_head(signal)
+            self._read_head(signal, fs)
         except BaseException:
             self._fh.close()
             raise
 
-    def _read_head(self, signal: str) -> None:
+    def _read_head(self, signal: str, given_fs: float | None) -> None:
         self._line = 0
         comments: dict[str, str] = {}
         header_line: str | None = None
@@ -222,7 +244,32 @@ class CsvRecording:
         self._quoted = '"' in header_line
         header = [h.strip().strip('"').strip() for h in header_line.split(self._sep)]
         time_scale = time_column(header[0])
-        if time_scale is None or len(header) < 2:
+        # No time column: the rate is given (--fs, or a comment), and sample i is at i / fs.
+        self._timeless = time_scale is None
+        self._rate = given_fs if given_fs is not None else rate_comment(comments)
+        first_row: str | None = None
+        if time_scale is None:
+            if self._rate is None:
+                raise ReplayError(
+                    self.path,
+                    "no time column ('time' in seconds, or 'time (ms)') and no sampling rate: "
+                    f"give --fs, or a '# sampling rate: <Hz>' line (header {header_line!r})",
+                    self._line,
+                )
+            if all(_is_number(h) for h in header):
+                # No header row at all: this row is the first sample; BioSPPy's text files
+                # name the channels in a "# Labels:=" comment.
+                first_row = header_line
+                self._line -= 1
+                labels = [x.strip() for x in comments.get("labels", "").lstrip("=").split("\t")]
+                header = (
+                    labels
+                    if len(labels) == len(header) and all(labels)
+                    else [f"ch{i + 1}" for i in range(len(header))]
+                )
+            header = ["time", *header]
+            time_scale = 1.0
+        elif len(header) < 2:
             raise ReplayError(
                 self.path,
                 "header must start with the time ('time' in seconds, or 'time (ms)') and name "
@@ -277,9 +324,16 @@ class CsvRecording:
                     self.path, f"'# start:' is not an ISO-8601 time: {comments['start']!r}"
                 ) from exc
         self._lines = self._rows()
+        if first_row is not None:
+            self._lines = itertools.chain([first_row], self._lines)
+        self._timeless_rows = 0
         self._pending = self._read_rows(len(channels) + 1, first=True)
         if self._pending is None or len(self._pending[0]) < 2:
             raise ReplayError(self.path, "needs at least two samples to infer the sampling rate")
+        if self._timeless:
+            assert self._rate is not None
+            self._finish_head(comments, channels, units, start, self._rate)
+            return
         t = self._pending[0][:RATE_ROWS, 0]
         span = float(t[-1] - t[0])
         if not span > 0:
@@ -297,6 +351,22 @@ class CsvRecording:
                 f"if time is in milliseconds, name the column '{header[0]} (ms)'",
                 self._header_line,
             )
+        if given_fs is not None and abs(fs / given_fs - 1) > UNIFORM_TOLERANCE:
+            raise ReplayError(
+                self.path,
+                f"its time column says {fs:g} Hz, not the {given_fs:g} Hz given",
+                self._header_line,
+            )
+        self._finish_head(comments, channels, units, start, fs)
+
+    def _finish_head(
+        self,
+        comments: dict[str, str],
+        channels: tuple[str, ...],
+        units: list[str],
+        start: datetime | None,
+        fs: float,
+    ) -> None:
         where = comments.get("location")
         locations = {c: where for c in channels} if where else {}
         self.info = RecordingInfo(self.path, channels, tuple(units), fs, start, comments, locations)
@@ -333,6 +403,8 @@ class CsvRecording:
                 continue
             if self._quoted:
                 s = s.replace('"', "")
+            if self._timeless:
+                s = "0" + sep + s  # a time field, so a row reads as in a file with one
             if first:
                 self._decimal_comma = sep != "," and "," in s
                 first = False
@@ -354,17 +426,18 @@ class CsvRecording:
             if data.shape[1] != width:
                 raise ValueError
         except ValueError:
+            off = 1 if self._timeless else 0  # the time field put in front is not the file's
             for s, n in zip(lines, numbers, strict=True):
                 fields = s.split(sep)
                 if len(fields) != width:
                     raise ReplayError(
-                        self.path, f"{len(fields)} fields, the header has {width}", n
+                        self.path, f"{len(fields) - off} fields, the header has {width - off}", n
                     ) from None
                 for col, v in enumerate(fields):
                     if not v.strip():
                         raise ReplayError(
                             self.path,
-                            f"field {col + 1} is empty (a lost sample leaves every signal "
+                            f"field {col + 1 - off} is empty (a lost sample leaves every signal "
                             "field empty)",
                             n,
                         ) from None
@@ -372,7 +445,7 @@ class CsvRecording:
                         float(v)
                     except ValueError:
                         raise ReplayError(
-                            self.path, f"field {col + 1} is not a number: {v.strip()!r}", n
+                            self.path, f"field {col + 1 - off} is not a number: {v.strip()!r}", n
                         ) from None
             raise ReplayError(self.path, "unreadable rows", numbers[0]) from None
         bad = ~np.isfinite(data)
@@ -391,7 +464,11 @@ class CsvRecording:
                 "field empty or NaN)",
                 numbers[r],
             )
-        if self._time_scale != 1.0:
+        if self._timeless:
+            assert self._rate is not None
+            data[:, 0] = (self._timeless_rows + np.arange(len(data))) / self._rate
+            self._timeless_rows += len(data)
+        elif self._time_scale != 1.0:
             data[:, 0] *= self._time_scale
         if self._factors is not None:
             data[:, 1:] *= self._factors

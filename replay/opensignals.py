@@ -11,9 +11,12 @@ OpenSignals (r)evolution writes a recording as text:
 - one row a sample, tab-separated integers in that column order: the analog channels are
   the device's ADC counts.
 
-``nSeq`` counts samples, modulo 16 on the devices whose counter has 4 bits: a step other
-than one is samples that never reached the computer, replayed as lost samples (a counter
-modulo 16 cannot show how many times it went round, so the number is the least that fits).
+``nSeq`` counts samples, modulo 16 on the devices whose counter has 4 bits (BITalino): a
+step other than one is samples that never reached the computer, replayed as lost samples
+(a counter modulo 16 cannot show how many times it went round, so the number is the least
+that fits). A wider counter (bioplux) goes round at the power of two over the largest
+value it reached. Older files list no ``column``: the sequence number comes first, the
+analog channels last, digital lines between them.
 """
 
 from __future__ import annotations
@@ -117,17 +120,20 @@ class OpenSignalsRecording:
             raise ReplayError(self.path, "the header does not describe a device")
         try:
             fs = float(device["sampling rate"])
-            columns = [str(c) for c in device["column"]]
             labels = [str(c) for c in device["label"]]
+            # Files of older OpenSignals versions list no columns: the sequence number, the
+            # digital lines, then the analog channels (counted from the first row).
+            columns = [str(c) for c in device["column"]] if "column" in device else None
         except (KeyError, TypeError, ValueError) as exc:
             raise ReplayError(
-                self.path, f"the header lacks 'sampling rate', 'column' or 'label' ({exc})"
+                self.path, f"the header lacks 'sampling rate' or 'label' ({exc})"
             ) from exc
         sensors = [str(s) for s in device.get("sensor", [])]
         if not (fs > 0 and np.isfinite(fs)):
             raise ReplayError(self.path, f"sampling rate {fs:g} Hz is not a positive rate")
-        missing = [label for label in labels if label not in columns]
-        if missing or "nSeq" not in columns:
+        if columns is not None and (
+            any(label not in columns for label in labels) or "nSeq" not in columns
+        ):
             raise ReplayError(
                 self.path, "the header's 'label' names columns its 'column' does not list"
             )
@@ -148,9 +154,10 @@ class OpenSignalsRecording:
                     sensor_groups(names)
                 except SensorError as exc:
                     raise ReplayError(self.path, str(exc)) from exc
-        self._width = len(columns)
-        self._seq_col = columns.index("nSeq")
-        self._cols = [columns.index(n) for n in names]
+        self._labels = labels
+        self._names = names
+        self._columns = columns
+        self._width = len(columns) if columns is not None else 0  # 0: from the first row
         start = None
         if "date" in device and "time" in device:
             # "2017-1-23" and "10:28:51.69", local time, as the computer that recorded it had.
@@ -167,8 +174,9 @@ class OpenSignalsRecording:
         self._index = 0
         self._last_seq: int | None = None
         self._modulus: int | None = None
+        self._top = 0  # the largest sequence number seen
 
-    def _read_rows(self) -> tuple[npt.NDArray[np.float64], list[int]] | None:
+    def _read_rows(self) -> npt.NDArray[np.float64] | None:
         lines: list[str] = []
         numbers: list[int] = []
         for raw in self._fh:
@@ -182,6 +190,18 @@ class OpenSignalsRecording:
                 break
         if not lines:
             return None
+        if self._columns is None:
+            n = len(lines[0].split("\t"))
+            if n < len(self._labels) + 1:
+                raise ReplayError(
+                    self.path,
+                    f"{n} fields, fewer than the sequence number and {len(self._labels)} "
+                    "channels the header names",
+                    numbers[0],
+                )
+            digital = [f"D{i + 1}" for i in range(n - 1 - len(self._labels))]
+            self._columns = ["nSeq", *digital, *self._labels]
+            self._width = n
         try:
             data = np.loadtxt(io.StringIO("\n".join(lines)), delimiter="\t", ndmin=2)
             if data.shape[1] != self._width:
@@ -201,15 +221,15 @@ class OpenSignalsRecording:
                             self.path, f"field {col + 1} is not a number: {v.strip()!r}", n
                         ) from None
             raise ReplayError(self.path, "unreadable rows", numbers[0]) from None
-        return data, numbers
+        return data
 
     def blocks(self) -> Iterator[Block]:
         """The recording as consecutive blocks; samples the sequence numbers show were lost
         are lost samples (read as 0), in their place."""
         try:
-            while (rows := self._read_rows()) is not None:
-                data, numbers = rows
-                seq = data[:, self._seq_col].astype(np.int64)
+            while (data := self._read_rows()) is not None:
+                assert self._columns is not None
+                seq = data[:, self._columns.index("nSeq")].astype(np.int64)
                 if self._modulus is None:
                     # A 4-bit counter is seen going round within its first 16 samples.
                     self._modulus = SEQ_MODULUS if seq.max() < SEQ_MODULUS else 0
@@ -219,15 +239,15 @@ class OpenSignalsRecording:
                     steps %= self._modulus
                     steps[steps == 0] = self._modulus  # a whole turn: 15 lost (at least)
                 elif (steps < 1).any():
-                    r = int(np.flatnonzero(steps < 1)[0])
-                    raise ReplayError(
-                        self.path,
-                        f"nSeq {seq[r]} does not follow {seq[r - 1] if r else before}",
-                        numbers[r],
-                    )
+                    # A wider counter went round: at the power of two over the largest value
+                    # it had reached.
+                    self._top = max(self._top, int(seq.max()))
+                    span = 1 << self._top.bit_length()
+                    steps = np.where(steps < 1, steps + span, steps)
+                self._top = max(self._top, int(seq.max()))
                 self._last_seq = int(seq[-1])
                 gaps = steps - 1
-                x = data[:, self._cols].astype(np.float32)
+                x = data[:, [self._columns.index(n) for n in self._names]].astype(np.float32)
                 if not gaps.any():
                     lost = np.zeros(len(x), dtype=bool)
                 else:

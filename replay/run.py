@@ -65,12 +65,17 @@ def _starts_opensignals(path: Path) -> bool:
 
 
 def open_recording(
-    path: str | Path, signal: str, channels: Sequence[str] | None = None
+    path: str | Path,
+    signal: str,
+    channels: Sequence[str] | None = None,
+    fs: float | None = None,
 ) -> Recording | Selected:
     """Open a recording by its file type, all its signals or the ``channels`` named.
 
     A ``.txt`` file whose first line is OpenSignals' is read as an OpenSignals recording
-    (``replay.opensignals``); other ``.txt``, ``.tsv`` and ``.csv`` files as CSV.
+    (``replay.opensignals``); other ``.txt``, ``.tsv`` and ``.csv`` files as CSV. ``fs`` is
+    the sampling rate of a CSV without a time column (one with a time column must agree
+    with it); other files say their own.
 
     Raises
     ------
@@ -79,6 +84,11 @@ def open_recording(
         signal of a name asked for.
     """
     p = Path(path)
+    text = p.suffix.lower() in (".csv", ".tsv", ".txt")
+    if fs is not None and (not text or _starts_opensignals(p)):
+        raise ReplayError(
+            p, "says its own sampling rate; --fs is for text files without a time column"
+        )
     if p.suffix.lower() in (".bdf", ".edf"):
         if not p.exists():
             raise ReplayError(p, "cannot open: No such file or directory")
@@ -86,8 +96,8 @@ def open_recording(
     rec: CsvRecording | WfdbRecording
     if p.suffix.lower() == ".txt" and _starts_opensignals(p):
         return OpenSignalsRecording(p, signal, channels)
-    if p.suffix.lower() in (".csv", ".tsv", ".txt"):
-        rec = CsvRecording(p, signal)
+    if text:
+        rec = CsvRecording(p, signal, fs)
     elif p.suffix.lower() in (".hea", ".dat"):
         rec = WfdbRecording(p, signal)
     else:

@@ -324,7 +324,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    recording = open_recording(args.file, args.signal, args.channels)
+    recording = open_recording(args.file, args.signal, args.channels, args.fs)
     try:
         return _replay(args, recording)
     finally:
@@ -744,6 +744,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_names,
         help="the signals to replay, by name, comma-separated (default: all; an EDF of a "
         "sleep study holds EEG, ECG and others beside the leg sEMG)",
+    )
+    r.add_argument(
+        "--fs",
+        type=_positive,
+        help="sampling rate, Hz, of a text file without a time column (a column of values)",
     )
     r.add_argument("--json", action="store_true", help="one JSON object per episode per line")
     r.add_argument(

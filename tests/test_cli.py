@@ -182,6 +182,26 @@ def test_a_csv_timed_in_milliseconds_is_asked_about(tmp_path: Path) -> None:
     assert rep.returncode == 0, rep.stderr
 
 
+def test_a_column_of_values_replays_at_the_rate_given(tmp_path: Path) -> None:
+    """No time column: --fs says the rate; without it, one line says what to give."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(20000) * 5
+    x[8000:11000] *= 10  # a 3 s contraction at 1 kHz
+    values = tmp_path / "values.txt"
+    values.write_text("\n".join(f"{v:.3f}" for v in x) + "\n")
+    rep = run_cli("replay", str(values))
+    assert rep.returncode == 1
+    assert rep.stderr.strip().count("\n") == 0
+    assert "no time column" in rep.stderr
+    assert "give --fs" in rep.stderr
+    rep = run_cli("replay", str(values), "--fs", "1000", "--json")
+    assert rep.returncode == 0, rep.stderr
+    found = [json.loads(line) for line in rep.stdout.splitlines()]
+    assert [(e["channel"], round(e["start"]), round(e["end"])) for e in found] == [("ch1", 8, 11)]
+
+
 def test_a_malformed_csv_gets_one_line_naming_file_and_line(tmp_path: Path) -> None:
     csv = tmp_path / "bad.csv"
     csv.write_text("time,ch1\n0.000,1\n0.001,2\n0.002,oops\n")

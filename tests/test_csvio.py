@@ -64,7 +64,10 @@ def test_micro_is_read_however_it_is_written(tmp_path: Path, written: str) -> No
     ("text", "message"),
     [
         ("", r"x.csv:0: no header row"),
-        ("sample,a\n0,1\n1,2\n", r"x.csv:1: header must start with the time"),
+        ("time\n0\n1\n", r"x.csv:1: header must start with the time"),
+        ("sample,a\n0,1\n1,2\n", r"x.csv:1: no time column .* give --fs"),
+        ("# fs: 100\na,b\n0,1\n1\n", r"x.csv:4: 1 fields, the header has 2"),
+        ("# fs: 100\n1,2\n3,x\n", r"x.csv:3: field 2 is not a number: 'x'"),
         (
             "time,a\n0,1\n1,2\n2,3\n",
             r"x.csv:1: time steps of 1 s \(1 Hz\) are too slow .* name the column 'time \(ms\)'",
@@ -220,3 +223,46 @@ def test_a_phone_s_accelerometer_in_m_per_s2_is_read_in_g(tmp_path: Path) -> Non
     assert rec.info.units == ("g", "g", "g")
     assert rec.info.fs == pytest.approx(100.0)
     np.testing.assert_allclose(block.samples[0], [0.1 / 9.80665, -0.2 / 9.80665, 1.0], rtol=1e-6)
+
+
+def test_a_file_without_a_time_column_reads_at_the_rate_given(tmp_path: Path) -> None:
+    """BioSPPy's text format (rate and label in comments, one value a row), a bare column of
+    values with the rate given, and named columns: sample i is at i / fs."""
+    from detect.config import DetectorConfig
+    from detect.pipeline import detect
+
+    recordings = Path(__file__).resolve().parent.parent / "recordings"
+    ours = concat(list(open_recording(recordings / "biceps_bursts_1khz.csv", "emg").blocks()))
+    values = "\n".join(f"{v:g}" for v in ours.samples[:, 0]) + "\n"
+    biosppy = write(
+        tmp_path / "emg.txt",
+        "# Simple Text Format\n# Sampling Rate (Hz):= 1000.00\n# Resolution:= 16\n"
+        "# Labels:= EMG\n" + values,
+    )
+    rec = open_recording(biosppy, "emg")
+    assert (rec.info.channels, rec.info.fs) == (("EMG",), 1000.0)
+    theirs = concat(list(rec.blocks()))
+    np.testing.assert_array_equal(theirs.samples, ours.samples)
+    found = [
+        [(e.onset_index, e.offset_index) for e in detect(DetectorConfig(), b) if e.state != "open"]
+        for b in (ours, theirs)
+    ]
+    assert len(found[0]) == 9
+    assert found[1] == found[0]
+
+    bare = write(tmp_path / "bare.txt", values)
+    with pytest.raises(ReplayError, match=r"bare.txt:1: no time column .* give --fs"):
+        open_recording(bare, "emg")
+    rec = open_recording(bare, "emg", fs=1000.0)
+    assert rec.info.channels == ("ch1",)
+    assert concat(list(rec.blocks())).n_samples == ours.n_samples
+
+    named = write(tmp_path / "named.csv", "calf,thigh\n1,2\n3,4\nnan,nan\n5,6\n")
+    block = concat(list(open_recording(named, "emg", fs=200.0).blocks()))
+    assert block.channels == ("calf", "thigh")
+    assert block.lost.tolist() == [False, False, True, False]
+    assert block.samples[3].tolist() == [5.0, 6.0]
+    with pytest.raises(ReplayError, match=r"its time column says 1000 Hz, not the 500 Hz given"):
+        open_recording(recordings / "biceps_bursts_1khz.csv", "emg", fs=500.0)
+    with pytest.raises(ReplayError, match=r"says its own sampling rate; --fs is for text files"):
+        open_recording(recordings / "sim_calf_1khz_2ch.bdf", "emg", fs=500.0)
