@@ -396,19 +396,20 @@ class CsvRecording:
         sep = self._sep
         empty = sep * (width - 1)
         zeros = (sep + "0") * (width - 1)
+        quoted, timeless, comma = self._quoted, self._timeless, self._decimal_comma
         for raw in self._lines:
             self._line += 1
             s = raw.strip()
             if not s or s.startswith("#"):
                 continue
-            if self._quoted:
+            if quoted:
                 s = s.replace('"', "")
-            if self._timeless:
+            if timeless:
                 s = "0" + sep + s  # a time field, so a row reads as in a file with one
             if first:
-                self._decimal_comma = sep != "," and "," in s
+                comma = self._decimal_comma = sep != "," and "," in s
                 first = False
-            if self._decimal_comma:
+            if comma:
                 s = s.replace(",", ".")
             if s.endswith(empty) and s.count(sep) == width - 1:
                 lost_rows.append(len(lines))

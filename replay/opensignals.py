@@ -9,7 +9,8 @@ OpenSignals (r)evolution writes a recording as text:
   channel measures: ``EMG``, ``ECG``, ``XYZ``...), ``date`` and ``time`` (local);
 - ``# EndOfHeader``;
 - one row a sample, tab-separated integers in that column order: the analog channels are
-  the device's ADC counts.
+  the device's ADC counts. A channel whose sensor is EMG, on a device whose supply and
+  sensor gain are known (``EMG_VCC_GAIN``), is read in uV; the others stay in counts.
 
 ``nSeq`` counts samples, modulo 16 on the devices whose counter has 4 bits (BITalino): a
 step other than one is samples that never reached the computer, replayed as lost samples
@@ -45,11 +46,33 @@ CHUNK_ROWS = 20_000
 SENSOR_WORDS = {"emg": ("EMG",), "acc": ("XYZ", "ACC")}
 #: A sequence counter whose values all stay under this wraps round at it (4 bits).
 SEQ_MODULUS = 16
+#: PLUX's EMG sensors' transfer function, (ADC / 2^bits - 1/2) x VCC / gain, in volts: the
+#: supply VCC and the sensor's gain by device (BITalino: 3.3 V, 1009; biosignalsplux and
+#: bioplux: 3 V, 1000), so an EMG channel reads in uV.
+EMG_VCC_GAIN = {
+    "bitalino": (3.3, 1009.0),
+    "biosignalsplux": (3.0, 1000.0),
+    "bioplux": (3.0, 1000.0),
+}
 
 
 def is_opensignals(head: bytes) -> bool:
     """Whether a file that starts with ``head`` is an OpenSignals text file."""
     return head.lstrip(b"\xef\xbb\xbf").startswith(MAGIC.encode())
+
+
+def _bits(resolution: object, name: str, index: int, columns: Sequence[str] | None) -> int | None:
+    """An analog channel's ADC resolution from the header's ``resolution``: one number for
+    all, one per column (BITalino) or one per analog channel (biosignalsplux)."""
+    if isinstance(resolution, int | float):
+        return int(resolution)
+    if not isinstance(resolution, list):
+        return None
+    if columns is not None and len(resolution) == len(columns) and name in columns:
+        return int(resolution[columns.index(name)])
+    if index < len(resolution):
+        return int(resolution[index])
+    return None
 
 
 class OpenSignalsRecording:
@@ -168,7 +191,23 @@ class OpenSignalsRecording:
                 start = parse_time(f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{sec:09.6f}")
             except (ValueError, IndexError):
                 start = None  # the log then needs --start, as for any file without one
-        units = ("counts",) * len(names)
+        # EMG channels of a device whose sensor is known read in uV; the rest stay in counts.
+        kind = str(device.get("device", "")).lower()
+        vcc_gain = next((v for k, v in EMG_VCC_GAIN.items() if kind.startswith(k)), None)
+        resolution = device.get("resolution")
+        self._scale: list[tuple[float, float] | None] = []
+        for name in names:
+            i = labels.index(name)
+            sensor = sensors[i].upper() if i < len(sensors) else ""
+            bits = _bits(resolution, name, i, columns)
+            if vcc_gain is None or "EMG" not in sensor or bits is None:
+                self._scale.append(None)
+                continue
+            vcc, gain = vcc_gain
+            # uV = (ADC / 2^bits - 1/2) x VCC / gain x 1e6 = ADC x a + b
+            a = vcc / gain * 1e6 / 2**bits
+            self._scale.append((a, -0.5 * vcc / gain * 1e6))
+        units = tuple("counts" if sc is None else "uV" for sc in self._scale)
         comments = {"device": str(device.get("device", "")), "format": "OpenSignals"}
         self.info = RecordingInfo(self.path, tuple(names), units, fs, start, comments, {})
         self._index = 0
@@ -247,7 +286,11 @@ class OpenSignalsRecording:
                 self._top = max(self._top, int(seq.max()))
                 self._last_seq = int(seq[-1])
                 gaps = steps - 1
-                x = data[:, [self._columns.index(n) for n in self._names]].astype(np.float32)
+                raw = data[:, [self._columns.index(n) for n in self._names]]
+                for j, sc in enumerate(self._scale):
+                    if sc is not None:
+                        raw[:, j] = raw[:, j] * sc[0] + sc[1]
+                x = raw.astype(np.float32)
                 if not gaps.any():
                     lost = np.zeros(len(x), dtype=bool)
                 else:

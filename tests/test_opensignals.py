@@ -71,17 +71,19 @@ def write_opensignals(
 
 
 def test_the_emg_sensor_replays_as_spasmwatch_s_own_csv(tmp_path: Path) -> None:
-    """Only the sensor the header calls EMG, in counts, the same samples and episodes."""
+    """Only the sensor the header calls EMG, in uV by PLUX's transfer function (16 bits,
+    3 V, gain 1000), the same episodes as the counts."""
     ours = biceps()
     p = write_opensignals(tmp_path / "plux.txt", ours.samples[:, 0])
     rec = open_recording(p, "emg")
     assert rec.info.channels == ("CH3",)
-    assert rec.info.units == ("counts",)
+    assert rec.info.units == ("uV",)
     assert rec.info.fs == 1000.0
     assert rec.info.start == parse_time("2017-01-23T10:28:51.690000")
     theirs = concat(list(rec.blocks()))
     assert not theirs.lost.any()
-    np.testing.assert_array_equal(theirs.samples, ours.samples)
+    uv = (ours.samples.astype(np.float64) / 2**16 - 0.5) * 3.0 / 1000 * 1e6
+    np.testing.assert_allclose(theirs.samples, uv, rtol=1e-6, atol=1e-3)
     found = [
         [
             (e.onset_index, e.offset_index, e.type)
@@ -103,7 +105,8 @@ def test_missing_sequence_numbers_are_lost_samples_in_their_place(tmp_path: Path
     assert theirs.n_samples == ours.n_samples
     assert np.flatnonzero(theirs.lost).tolist() == list(range(10000, 10005))
     keep = ~theirs.lost
-    np.testing.assert_array_equal(theirs.samples[keep], ours.samples[keep])
+    uv = (ours.samples.astype(np.float64) / 2**16 - 0.5) * 3.0 / 1000 * 1e6
+    np.testing.assert_allclose(theirs.samples[keep], uv[keep], rtol=1e-6, atol=1e-3)
     rep = run_cli("replay", str(p))
     assert rep.returncode == 0, rep.stderr
     assert "every channel: 5 samples lost" in rep.stdout
@@ -118,7 +121,9 @@ def test_a_wider_counter_gives_exact_gaps_and_goes_round(tmp_path: Path) -> None
     b = concat(list(open_recording(p, "emg").blocks()))
     assert b.n_samples == 10000
     assert np.flatnonzero(b.lost).tolist() == list(range(1000, 1040))
-    np.testing.assert_array_equal(b.samples[~b.lost, 0], np.delete(x, range(1000, 1040)))
+    assert b.units == ("uV",)
+    kept = np.delete(x, range(1000, 1040)).astype(np.float64)
+    np.testing.assert_allclose(b.samples[~b.lost, 0], (kept / 2**16 - 0.5) * 3e3, atol=1e-3)
 
 
 def test_an_older_file_without_a_column_list(tmp_path: Path) -> None:
@@ -142,6 +147,7 @@ def test_an_older_file_without_a_column_list(tmp_path: Path) -> None:
     )
     rec = open_recording(p, "emg")
     assert rec.info.channels == ("CH1",)
+    assert rec.info.units == ("counts",)  # a sensor not named EMG: its counts as they are
     np.testing.assert_array_equal(concat(list(rec.blocks())).samples[:, 0], x)
 
 
@@ -190,3 +196,31 @@ def test_bad_rows_and_two_devices_are_refused(tmp_path: Path) -> None:
     p.write_text("\n".join(lines) + "\n")
     with pytest.raises(ReplayError, match=r"bad.txt:11: 7 fields, the header has 8"):
         list(open_recording(p, "emg").blocks())
+
+
+@pytest.mark.parametrize(("sensor", "unit"), [("EMG", "uV"), ("RAW", "counts")])
+def test_a_bitalino_s_emg_reads_in_uv(tmp_path: Path, sensor: str, unit: str) -> None:
+    """BITalino: a resolution for every column (10 bits on A1), 3.3 V, gain 1009; a channel
+    its header does not call EMG keeps its counts."""
+    device = {
+        "sensor": [sensor],
+        "column": ["nSeq", "I1", "I2", "O1", "O2", "A1"],
+        "sampling rate": 1000,
+        "label": ["A1"],
+        "resolution": [4, 1, 1, 1, 1, 10],
+        "device": "bitalino",
+    }
+    counts = [505, 512, 1023, 0]
+    rows = "\n".join(f"{i + 1}\t1\t1\t1\t0\t{v}\t" for i, v in enumerate(counts))
+    p = tmp_path / "bitalino.txt"
+    p.write_text(
+        f"# OpenSignals Text File Format\n# {json.dumps({'20:16': device})}\n"
+        f"# EndOfHeader\n{rows}\n"
+    )
+    rec = open_recording(p, "emg")
+    assert rec.info.units == (unit,)
+    got = concat(list(rec.blocks())).samples[:, 0]
+    want = np.array(counts, dtype=np.float64)
+    if unit == "uV":
+        want = (want / 1024 - 0.5) * 3.3 / 1009 * 1e6  # +-1635 uV at full scale
+    np.testing.assert_allclose(got, want, rtol=1e-6)
