@@ -127,10 +127,10 @@ RATE_KEYS = ("sampling rate", "sampling rate (hz)", "sample rate", "fs", "rate")
 
 
 def rate_comment(comments: dict[str, str]) -> float | None:
-    """The sampling rate a file's comments give, Hz, or None."""
+    """The sampling rate a file's comments give, Hz, or None (none, or not over 0)."""
     for key in RATE_KEYS:
         m = re.search(r"[0-9]+(?:\.[0-9]*)?", comments.get(key, ""))
-        if m:
+        if m and float(m.group()) > 0:
             return float(m.group())
     return None
 
@@ -168,6 +168,64 @@ def text_encoding(path: Path, head: bytes) -> str:
     return "utf-8-sig"
 
 
+def open_text(path: Path) -> IO[str]:
+    """A text file opened for reading lines, in the encoding it is most likely in.
+
+    Raises
+    ------
+    ReplayError
+        If it cannot be opened, or is not text.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+        return open(path, encoding=text_encoding(path, head), newline="")
+    except OSError as exc:
+        raise ReplayError(path, f"cannot open: {exc.strerror}") from exc
+
+
+def read_table(
+    path: Path,
+    lines: Sequence[str],
+    numbers: Sequence[int],
+    sep: str,
+    width: int,
+    *,
+    off: int = 0,
+    empty: str = "",
+) -> npt.NDArray[np.float64]:
+    """Rows of ``width`` numbers separated by ``sep`` as an array.
+
+    Raises
+    ------
+    ReplayError
+        Naming the first bad row's line (``numbers``) and field: a row of another width, an
+        empty field (followed by ``empty``, what an empty field should be instead) or one
+        that is not a number. Fields are counted without the first ``off``, which the file
+        does not hold.
+    """
+    try:
+        data = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=sep, dtype=np.float64, ndmin=2)
+        if data.shape[1] == width:
+            return data
+    except ValueError:
+        pass
+    for s, n in zip(lines, numbers, strict=True):
+        fields = s.split(sep)
+        if len(fields) != width:
+            raise ReplayError(path, f"{len(fields) - off} fields, the header has {width - off}", n)
+        for col, v in enumerate(fields):
+            if not v.strip():
+                raise ReplayError(path, f"field {col + 1 - off} is empty{empty}", n)
+            try:
+                float(v)
+            except ValueError:
+                raise ReplayError(
+                    path, f"field {col + 1 - off} is not a number: {v.strip()!r}", n
+                ) from None
+    raise ReplayError(path, "unreadable rows", numbers[0])
+
+
 @dataclass
 class RecordingInfo:
     """What a recording says about itself: channels, units, rate and wall-clock start."""
@@ -200,14 +258,7 @@ class CsvRecording:
     def __init__(self, path: str | Path, signal: str, fs: float | None = None) -> None:
         self.path = Path(path)
         self.signal = signal
-        try:
-            with open(self.path, "rb") as fh:
-                head = fh.read(HEAD_BYTES)
-            self._fh: IO[str] = open(  # noqa: SIM115
-                self.path, encoding=text_encoding(self.path, head), newline=""
-            )
-        except OSError as exc:
-            raise ReplayError(self.path, f"cannot open: {exc.strerror}") from exc
+        self._fh = open_text(self.path)
         try:
             self._read_head(signal, fs)
         except BaseException:
@@ -331,10 +382,25 @@ class CsvRecording:
         if self._pending is None or len(self._pending[0]) < 2:
             raise ReplayError(self.path, "needs at least two samples to infer the sampling rate")
         if self._timeless:
-            assert self._rate is not None
-            self._finish_head(comments, channels, units, start, self._rate)
-            return
-        t = self._pending[0][:RATE_ROWS, 0]
+            assert self._rate is not None  # refused above without one
+            fs = self._rate
+        else:
+            fs = self._time_rate(self._pending[0][:RATE_ROWS, 0], header[0], given_fs)
+        where = comments.get("location")
+        locations = {c: where for c in channels} if where else {}
+        self.info = RecordingInfo(self.path, channels, tuple(units), fs, start, comments, locations)
+        self._t_prev: float | None = None
+        self._index = 0
+
+    def _time_rate(self, t: npt.NDArray[np.float64], label: str, given: float | None) -> float:
+        """The sampling rate the first rows' times (seconds) say.
+
+        Raises
+        ------
+        ReplayError
+            If time does not increase, is most likely in milliseconds, or contradicts the rate
+            ``given``.
+        """
         span = float(t[-1] - t[0])
         if not span > 0:
             raise ReplayError(self.path, "time does not increase", self._header_line + 2)
@@ -344,34 +410,22 @@ class CsvRecording:
         fs = 1.0 / step
         if np.all(np.abs(np.diff(t) / step - 1) <= UNIFORM_TOLERANCE):
             fs = (len(t) - 1) / span  # the mean rate, once the steps are known to be uniform
-        if fs < SLOWEST_HZ and split_unit(header[0])[1] is None and "_" not in header[0]:
+        # A name that gives the unit ("time (s)", "time_s") is taken at its word.
+        named = split_unit(label)[1] is not None or "_" in label
+        if fs < SLOWEST_HZ and not named:
             raise ReplayError(
                 self.path,
                 f"time steps of {step:g} s ({fs:g} Hz) are too slow for sEMG or acceleration; "
-                f"if time is in milliseconds, name the column '{header[0]} (ms)'",
+                f"if time is in milliseconds, name the column '{label} (ms)'",
                 self._header_line,
             )
-        if given_fs is not None and abs(fs / given_fs - 1) > UNIFORM_TOLERANCE:
+        if given is not None and abs(fs / given - 1) > UNIFORM_TOLERANCE:
             raise ReplayError(
                 self.path,
-                f"its time column says {fs:g} Hz, not the {given_fs:g} Hz given",
+                f"its time column says {fs:g} Hz, not the {given:g} Hz given",
                 self._header_line,
             )
-        self._finish_head(comments, channels, units, start, fs)
-
-    def _finish_head(
-        self,
-        comments: dict[str, str],
-        channels: tuple[str, ...],
-        units: list[str],
-        start: datetime | None,
-        fs: float,
-    ) -> None:
-        where = comments.get("location")
-        locations = {c: where for c in channels} if where else {}
-        self.info = RecordingInfo(self.path, channels, tuple(units), fs, start, comments, locations)
-        self._t_prev: float | None = None
-        self._index = 0
+        return fs
 
     def _rows(self) -> Iterator[str]:
         """The file's lines from where the header ended; a byte its encoding cannot read is a
@@ -420,35 +474,15 @@ class CsvRecording:
                 break
         if not lines:
             return None
-        try:
-            data = np.loadtxt(
-                io.StringIO("\n".join(lines)), delimiter=sep, dtype=np.float64, ndmin=2
-            )
-            if data.shape[1] != width:
-                raise ValueError
-        except ValueError:
-            off = 1 if self._timeless else 0  # the time field put in front is not the file's
-            for s, n in zip(lines, numbers, strict=True):
-                fields = s.split(sep)
-                if len(fields) != width:
-                    raise ReplayError(
-                        self.path, f"{len(fields) - off} fields, the header has {width - off}", n
-                    ) from None
-                for col, v in enumerate(fields):
-                    if not v.strip():
-                        raise ReplayError(
-                            self.path,
-                            f"field {col + 1 - off} is empty (a lost sample leaves every signal "
-                            "field empty)",
-                            n,
-                        ) from None
-                    try:
-                        float(v)
-                    except ValueError:
-                        raise ReplayError(
-                            self.path, f"field {col + 1 - off} is not a number: {v.strip()!r}", n
-                        ) from None
-            raise ReplayError(self.path, "unreadable rows", numbers[0]) from None
+        data = read_table(
+            self.path,
+            lines,
+            numbers,
+            sep,
+            width,
+            off=1 if self._timeless else 0,  # the time field put in front is not the file's
+            empty=" (a lost sample leaves every signal field empty)",
+        )
         bad = ~np.isfinite(data)
         if bad.any():
             # Every signal field NaN: a lost sample as other tools write one (pandas' "nan").

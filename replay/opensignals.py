@@ -22,16 +22,14 @@ analog channels last, digital lines between them.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 import numpy.typing as npt
 
-from replay.csvio import HEAD_BYTES, RecordingInfo, text_encoding
+from replay.csvio import RecordingInfo, open_text, read_table
 from replay.errors import ReplayError, no_such_signals
 from replay.timefmt import parse_time
 from sensor.block import ACC, Block, sensor_groups
@@ -97,14 +95,7 @@ class OpenSignalsRecording:
         self, path: str | Path, signal: str, channels: Sequence[str] | None = None
     ) -> None:
         self.path = Path(path)
-        try:
-            with open(self.path, "rb") as fh:
-                head = fh.read(HEAD_BYTES)
-            self._fh: IO[str] = open(  # noqa: SIM115
-                self.path, encoding=text_encoding(self.path, head), newline=""
-            )
-        except OSError as exc:
-            raise ReplayError(self.path, f"cannot open: {exc.strerror}") from exc
+        self._fh = open_text(self.path)
         self.truth: list[dict[str, object]] = []
         self.damaged = False
         try:
@@ -241,26 +232,7 @@ class OpenSignalsRecording:
             digital = [f"D{i + 1}" for i in range(n - 1 - len(self._labels))]
             self._columns = ["nSeq", *digital, *self._labels]
             self._width = n
-        try:
-            data = np.loadtxt(io.StringIO("\n".join(lines)), delimiter="\t", ndmin=2)
-            if data.shape[1] != self._width:
-                raise ValueError
-        except ValueError:
-            for s, n in zip(lines, numbers, strict=True):
-                fields = s.split("\t")
-                if len(fields) != self._width:
-                    raise ReplayError(
-                        self.path, f"{len(fields)} fields, the header has {self._width}", n
-                    ) from None
-                for col, v in enumerate(fields):
-                    try:
-                        float(v)
-                    except ValueError:
-                        raise ReplayError(
-                            self.path, f"field {col + 1} is not a number: {v.strip()!r}", n
-                        ) from None
-            raise ReplayError(self.path, "unreadable rows", numbers[0]) from None
-        return data
+        return read_table(self.path, lines, numbers, "\t", self._width)
 
     def blocks(self) -> Iterator[Block]:
         """The recording as consecutive blocks; samples the sequence numbers show were lost

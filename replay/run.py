@@ -85,7 +85,8 @@ def open_recording(
     """
     p = Path(path)
     text = p.suffix.lower() in (".csv", ".tsv", ".txt")
-    if fs is not None and (not text or _starts_opensignals(p)):
+    opensignals = p.suffix.lower() == ".txt" and _starts_opensignals(p)
+    if fs is not None and (not text or opensignals):
         raise ReplayError(
             p, "says its own sampling rate; --fs is for text files without a time column"
         )
@@ -94,7 +95,7 @@ def open_recording(
             raise ReplayError(p, "cannot open: No such file or directory")
         return EdfRecording(p, signal, channels)
     rec: CsvRecording | WfdbRecording
-    if p.suffix.lower() == ".txt" and _starts_opensignals(p):
+    if opensignals:
         return OpenSignalsRecording(p, signal, channels)
     if text:
         rec = CsvRecording(p, signal, fs)

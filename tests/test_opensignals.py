@@ -60,10 +60,13 @@ def write_opensignals(
         for i in range(n)
         if i not in skip
     ]
+    return write_file(path, header, rows)
+
+
+def write_file(path: Path, header: dict[str, object], rows: list[str]) -> Path:
+    """An OpenSignals text file: the header's JSON (one object per device), then the rows."""
     path.write_text(
-        "# OpenSignals Text File Format. Version 1\n# "
-        + json.dumps(header)
-        + "\n# EndOfHeader\n"
+        f"# OpenSignals Text File Format. Version 1\n# {json.dumps(header)}\n# EndOfHeader\n"
         + "\n".join(rows)
         + "\n"
     )
@@ -139,11 +142,8 @@ def test_an_older_file_without_a_column_list(tmp_path: Path) -> None:
         "time": "17:53:44.456",
     }
     x = biceps().samples[:500, 0]
-    rows = "\n".join(f"{i}\t{int(v)}" for i, v in enumerate(x))
-    p = tmp_path / "old.txt"
-    p.write_text(
-        f"# OpenSignals Text File Format\n# {json.dumps({'00:07': device})}\n"
-        f"# EndOfHeader\n{rows}\n"
+    p = write_file(
+        tmp_path / "old.txt", {"00:07": device}, [f"{i}\t{int(v)}" for i, v in enumerate(x)]
     )
     rec = open_recording(p, "emg")
     assert rec.info.channels == ("CH1",)
@@ -211,12 +211,8 @@ def test_a_bitalino_s_emg_reads_in_uv(tmp_path: Path, sensor: str, unit: str) ->
         "device": "bitalino",
     }
     counts = [505, 512, 1023, 0]
-    rows = "\n".join(f"{i + 1}\t1\t1\t1\t0\t{v}\t" for i, v in enumerate(counts))
-    p = tmp_path / "bitalino.txt"
-    p.write_text(
-        f"# OpenSignals Text File Format\n# {json.dumps({'20:16': device})}\n"
-        f"# EndOfHeader\n{rows}\n"
-    )
+    rows = [f"{i + 1}\t1\t1\t1\t0\t{v}\t" for i, v in enumerate(counts)]
+    p = write_file(tmp_path / "bitalino.txt", {"20:16": device}, rows)
     rec = open_recording(p, "emg")
     assert rec.info.units == (unit,)
     got = concat(list(rec.blocks())).samples[:, 0]
