@@ -66,6 +66,7 @@ def test_micro_is_read_however_it_is_written(tmp_path: Path, written: str) -> No
         ("", r"x.csv:0: no header row"),
         ("time\n0\n1\n", r"x.csv:1: header must start with the time"),
         ("sample,a\n0,1\n1,2\n", r"x.csv:1: no time column .* give --fs"),
+        ("# fs: 0\n1\n2\n", r"x.csv:2: no time column .* give --fs"),
         ("# fs: 100\na,b\n0,1\n1\n", r"x.csv:4: 1 fields, the header has 2"),
         ("# fs: 100\n1,2\n3,x\n", r"x.csv:3: field 2 is not a number: 'x'"),
         (
