@@ -109,7 +109,7 @@ class OpenSignalsRecording:
         header: dict[str, object] | None = None
         for raw in self._fh:
             self._line += 1
-            line = raw.strip().lstrip("\ufeff")
+            line = raw.strip()  # a byte-order mark: skipped by the utf-8-sig reading
             if line.startswith("# EndOfHeader"):
                 break
             if line.startswith("# {"):
