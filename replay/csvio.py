@@ -226,6 +226,41 @@ def read_table(
     raise ReplayError(path, "unreadable rows", numbers[0])
 
 
+def read_end(
+    path: Path,
+    lines: Sequence[str],
+    numbers: Sequence[int],
+    sep: str,
+    width: int,
+    *,
+    cut: bool,
+    off: int = 0,
+    empty: str = "",
+) -> tuple[npt.NDArray[np.float64], ReplayError | None]:
+    """``read_table`` for rows that may end a file, and what was wrong with a last row left out.
+
+    ``cut``: the file's last line has no line end, as when its writer stopped mid-row. If
+    that line is the only bad row, the rows before it are read and its error is returned
+    (for a warning), instead of stopping the replay at the end of the file.
+    """
+    try:
+        return read_table(path, lines, numbers, sep, width, off=off, empty=empty), None
+    except ReplayError as exc:
+        if not cut or exc.line != numbers[-1]:
+            raise
+        if len(lines) == 1:
+            return np.empty((0, width), dtype=np.float64), exc
+        return read_table(path, lines[:-1], numbers[:-1], sep, width, off=off, empty=empty), exc
+
+
+def cut_warning(error: ReplayError) -> str:
+    """What a replay says about a last line it left out (``read_end``)."""
+    return (
+        f"{error.path}:{error.line}: the last line ends mid-row ({error.reason}), as when its "
+        "writer stops; replayed up to the line before"
+    )
+
+
 @dataclass
 class RecordingInfo:
     """What a recording says about itself: channels, units, rate and wall-clock start."""
@@ -259,6 +294,8 @@ class CsvRecording:
         self.path = Path(path)
         self.signal = signal
         self._fh = open_text(self.path)
+        #: The last line, left out because it was cut short (``read_end``); None if whole.
+        self.cut: ReplayError | None = None
         try:
             self._read_head(signal, fs)
         except BaseException:
@@ -451,6 +488,7 @@ class CsvRecording:
         empty = sep * (width - 1)
         zeros = (sep + "0") * (width - 1)
         quoted, timeless, comma = self._quoted, self._timeless, self._decimal_comma
+        raw = "\n"
         for raw in self._lines:
             self._line += 1
             s = raw.strip()
@@ -474,15 +512,19 @@ class CsvRecording:
                 break
         if not lines:
             return None
-        data = read_table(
+        data, self.cut = read_end(
             self.path,
             lines,
             numbers,
             sep,
             width,
+            cut=numbers[-1] == self._line and not raw.endswith("\n"),
             off=1 if self._timeless else 0,  # the time field put in front is not the file's
             empty=" (a lost sample leaves every signal field empty)",
         )
+        if not len(data):
+            return None
+        numbers = numbers[: len(data)]
         bad = ~np.isfinite(data)
         if bad.any():
             # Every signal field NaN: a lost sample as other tools write one (pandas' "nan").
@@ -507,8 +549,8 @@ class CsvRecording:
             data[:, 0] *= self._time_scale
         if self._factors is not None:
             data[:, 1:] *= self._factors
-        lost = np.zeros(len(lines), dtype=bool)
-        lost[lost_rows] = True
+        lost = np.zeros(len(data), dtype=bool)
+        lost[[r for r in lost_rows if r < len(data)]] = True
         return data, numbers, lost
 
     def blocks(self) -> Iterator[Block]:

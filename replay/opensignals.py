@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from replay.csvio import RecordingInfo, open_text, read_table
+from replay.csvio import RecordingInfo, open_text, read_end
 from replay.errors import ReplayError, no_such_signals
 from replay.timefmt import parse_time
 from sensor.block import ACC, Block, sensor_groups
@@ -98,6 +98,8 @@ class OpenSignalsRecording:
         self._fh = open_text(self.path)
         self.truth: list[dict[str, object]] = []
         self.damaged = False
+        #: The last line, left out because it was cut short (``read_end``); None if whole.
+        self.cut: ReplayError | None = None
         try:
             self._read_head(signal, channels)
         except BaseException:
@@ -209,6 +211,7 @@ class OpenSignalsRecording:
     def _read_rows(self) -> npt.NDArray[np.float64] | None:
         lines: list[str] = []
         numbers: list[int] = []
+        raw = "\n"
         for raw in self._fh:
             self._line += 1
             s = raw.strip()
@@ -232,7 +235,9 @@ class OpenSignalsRecording:
             digital = [f"D{i + 1}" for i in range(n - 1 - len(self._labels))]
             self._columns = ["nSeq", *digital, *self._labels]
             self._width = n
-        return read_table(self.path, lines, numbers, "\t", self._width)
+        cut = numbers[-1] == self._line and not raw.endswith("\n")
+        data, self.cut = read_end(self.path, lines, numbers, "\t", self._width, cut=cut)
+        return data if len(data) else None
 
     def blocks(self) -> Iterator[Block]:
         """The recording as consecutive blocks; samples the sequence numbers show were lost

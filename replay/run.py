@@ -38,6 +38,11 @@ class Selected:
         self.truth = [t for t in getattr(recording, "truth", []) if t.get("channel") in names]
         self.damaged = getattr(recording, "damaged", False)
 
+    @property
+    def cut(self) -> ReplayError | None:
+        """The recording's last line, if it was left out because it was cut short."""
+        return getattr(self.recording, "cut", None)
+
     def blocks(self) -> Iterator[Block]:
         """The recording's blocks with the chosen channels' columns only."""
         for b in self.recording.blocks():

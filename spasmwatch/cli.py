@@ -23,7 +23,7 @@ from detect.pipeline import Pipeline
 from episodes.log import EpisodeLog, default_db_path
 from episodes.resilient import ResilientLog
 from episodes.summary import SpasmTally
-from replay.csvio import CsvWriter
+from replay.csvio import CsvWriter, cut_warning
 from replay.run import NoSignal, NoSignalWatch, Recording, Selected, open_recording, paced, run
 from replay.timefmt import parse_time
 from sensor.ble import PROFILES, BleWearable, scan
@@ -430,6 +430,9 @@ def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
     finally:
         if episode_log is not None:
             episode_log.close()
+    cut = getattr(recording, "cut", None)
+    if cut is not None:
+        print(f"warning: {cut_warning(cut)}", file=sys.stderr)
     if not args.json:
         summary = f"{count} episode{'s' if count != 1 else ''} in {args.file}"
         if gone:

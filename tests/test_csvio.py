@@ -267,3 +267,35 @@ def test_a_file_without_a_time_column_reads_at_the_rate_given(tmp_path: Path) ->
         open_recording(recordings / "biceps_bursts_1khz.csv", "emg", fs=500.0)
     with pytest.raises(ReplayError, match=r"says its own sampling rate; --fs is for text files"):
         open_recording(recordings / "sim_calf_1khz_2ch.bdf", "emg", fs=500.0)
+
+
+@pytest.mark.parametrize(
+    ("last", "reason"),
+    [("2.990,1", "2 fields, the header has 3"), ("2.990,1.5,-", "field 3 is not a number: '-'")],
+)
+@pytest.mark.parametrize("chunk", [50, 299, 300, 20_000])
+def test_a_last_line_cut_mid_row_is_left_out_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, last: str, reason: str, chunk: int
+) -> None:
+    """A writer stopped mid-row (no line end after the last line): the rows before it replay,
+    whichever chunk the cut line falls in (alone in its chunk too), and the recording says
+    which line it left out. The same row with a line end after it is still refused."""
+    monkeypatch.setattr("replay.csvio.CHUNK_ROWS", chunk)
+    whole = "time,calf,thigh\n" + "".join(f"{i / 100:.3f},{i % 7}.5,0\n" for i in range(299))
+    p = write(tmp_path / "cut.csv", whole + last)
+    rec = open_recording(p, "emg")
+    b = concat(list(rec.blocks()))
+    np.testing.assert_array_equal(b.samples[:, 0], [i % 7 + 0.5 for i in range(299)])
+    assert not b.lost.any()
+    assert rec.cut is not None
+    assert (rec.cut.line, rec.cut.reason) == (301, reason)
+    one = open_recording(p, "emg", ["thigh"])  # some channels only
+    assert concat(list(one.blocks())).n_samples == 299
+    assert one.cut is not None
+    write(p, whole + last + "\n")
+    with pytest.raises(ReplayError, match=f"cut.csv:301: {reason}"):
+        list(open_recording(p, "emg").blocks())
+    write(p, whole + "# a comment with no line end")
+    rec = open_recording(p, "emg")
+    assert concat(list(rec.blocks())).n_samples == 299
+    assert rec.cut is None

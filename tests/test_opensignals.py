@@ -198,6 +198,26 @@ def test_bad_rows_and_two_devices_are_refused(tmp_path: Path) -> None:
         list(open_recording(p, "emg").blocks())
 
 
+def test_a_recording_cut_mid_row_replays_to_its_last_whole_row(tmp_path: Path) -> None:
+    """The device's app stopped while writing a row: the replay finds the nine bursts, and
+    says which line it left out, as a cut-short BDF file's replay does."""
+    ours = biceps()
+    p = write_opensignals(tmp_path / "cut.txt", ours.samples[:, 0])
+    text = p.read_text().rstrip("\n")
+    p.write_text(text.rsplit("\t", 4)[0])
+    last = text.count("\n") + 1
+    rec = open_recording(p, "emg")
+    assert concat(list(rec.blocks())).n_samples == ours.n_samples - 1
+    assert rec.cut is not None
+    assert rec.cut.line == last
+    rep = run_cli("replay", str(p))
+    assert rep.returncode == 0, rep.stderr
+    assert len(rep.stdout.splitlines()) == 9
+    warning = f"warning: {p}:{last}: the last line ends mid-row (5 fields, the header has 8)"
+    assert warning in rep.stderr
+    assert "9 episodes in" in rep.stderr
+
+
 @pytest.mark.parametrize(("sensor", "unit"), [("EMG", "uV"), ("RAW", "counts")])
 def test_a_bitalino_s_emg_reads_in_uv(tmp_path: Path, sensor: str, unit: str) -> None:
     """BITalino: a resolution for every column (10 bits on A1), 3.3 V, gain 1009; a channel
