@@ -89,10 +89,13 @@ SIGNAL_UNITS = {
     "m/s^2": ("g", 1 / 9.80665),
     "m/s\u00b2": ("g", 1 / 9.80665),
     "m/s2": ("g", 1 / 9.80665),
+    "m/(s^2)": ("g", 1 / 9.80665),  # as Shimmer writes it
 }
 #: Slowest sampling rate any chain reads (an accelerometer's 3-12 Hz band needs 14 Hz,
 #: ``detect.filters.bandpass_sos``): a slower time column is most likely in milliseconds.
 SLOWEST_HZ = 14.0
+#: A first line that names the separator for spreadsheets (Excel's hint; Shimmer writes it).
+SEP_LINE = re.compile(r'^"?sep=(?P<sep>.)"?$')
 #: A unit at the end of a column's name: "EMG (mV)", "X[s]".
 _UNIT_IN_NAME = re.compile(r"^(?P<name>.*?)\s*(?:\((?P<p>[^()]*)\)|\[(?P<b>[^\[\]]*)\])$")
 
@@ -253,6 +256,41 @@ def read_end(
         return read_table(path, lines[:-1], numbers[:-1], sep, width, off=off, empty=empty), exc
 
 
+def wrong_unit(column: str, unit: str) -> str:
+    """Why a column in ``unit`` (as ``SIGNAL_UNITS`` gives it) cannot be the signal replayed."""
+    other = (
+        "an accelerometer's unit: replay it with --signal acc"
+        if unit == "g"
+        else "an sEMG unit: replay it with --signal emg"
+    )
+    return f"column {column!r} is in {unit}, {other}"
+
+
+def time_rate(t: npt.NDArray[np.float64]) -> float | None:
+    """The sampling rate times ``t`` (s) say: one over their median step, or their mean rate
+    when every step is within ``UNIFORM_TOLERANCE`` of it. None if time does not increase."""
+    step = float(np.median(np.diff(t)))
+    if not (step > 0 and t[-1] > t[0]):
+        return None
+    if np.all(np.abs(np.diff(t) / step - 1) <= UNIFORM_TOLERANCE):
+        return (len(t) - 1) / float(t[-1] - t[0])
+    return 1.0 / step
+
+
+def with_gaps(
+    x: npt.NDArray[np.float32], gaps: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """Samples ``x`` with ``gaps[i]`` lost samples (0, flagged lost) put in before sample i."""
+    if not gaps.any():
+        return x, np.zeros(len(x), dtype=bool)
+    where = np.arange(len(x)) + np.cumsum(gaps)
+    full = np.zeros((len(x) + int(gaps.sum()), x.shape[1]), dtype=np.float32)
+    full[where] = x
+    lost = np.ones(len(full), dtype=bool)
+    lost[where] = False
+    return full, lost
+
+
 def cut_warning(error: ReplayError) -> str:
     """What a replay says about a last line it left out (``read_end``)."""
     return (
@@ -306,11 +344,15 @@ class CsvRecording:
         self._line = 0
         comments: dict[str, str] = {}
         header_line: str | None = None
+        named_sep: str | None = None
         try:
             for raw in self._fh:
                 self._line += 1
                 line = raw.strip()
                 if not line:
+                    continue
+                if self._line == 1 and (match := SEP_LINE.match(raw.strip("\r\n"))):
+                    named_sep = match["sep"]
                     continue
                 if line.startswith("#"):
                     key, sep, value = line[1:].partition(":")
@@ -328,7 +370,7 @@ class CsvRecording:
         self._header_line = self._line
         # The separator the header holds most of (a one-field header: a comma, for the error).
         sep = max(SEPARATORS, key=lambda c: (header_line.count(c), -SEPARATORS.index(c)))
-        self._sep = sep if sep in header_line else ","
+        self._sep = named_sep or (sep if sep in header_line else ",")
         self._quoted = '"' in header_line
         header = [h.strip().strip('"').strip() for h in header_line.split(self._sep)]
         time_scale = time_column(header[0])
@@ -379,12 +421,7 @@ class CsvRecording:
                 continue
             unit, factor = SIGNAL_UNITS[unit]
             if unit not in allowed:
-                other = (
-                    "an accelerometer's unit: replay it with --signal acc"
-                    if unit == "g"
-                    else "an sEMG unit: replay it with --signal emg"
-                )
-                raise ReplayError(self.path, f"column {label!r} is in {unit}, {other}", self._line)
+                raise ReplayError(self.path, wrong_unit(label, unit), self._line)
             names.append(name)
             units.append(unit)
             factors.append(factor)
@@ -438,15 +475,10 @@ class CsvRecording:
             If time does not increase, is most likely in milliseconds, or contradicts the rate
             ``given``.
         """
-        span = float(t[-1] - t[0])
-        if not span > 0:
+        fs = time_rate(t)
+        if fs is None:
             raise ReplayError(self.path, "time does not increase", self._header_line + 2)
-        step = float(np.median(np.diff(t)))
-        if not step > 0:
-            raise ReplayError(self.path, "time does not increase", self._header_line + 2)
-        fs = 1.0 / step
-        if np.all(np.abs(np.diff(t) / step - 1) <= UNIFORM_TOLERANCE):
-            fs = (len(t) - 1) / span  # the mean rate, once the steps are known to be uniform
+        step = 1.0 / fs
         # A name that gives the unit ("time (s)", "time_s") is taken at its word.
         named = split_unit(label)[1] is not None or "_" in label
         if fs < SLOWEST_HZ and not named:

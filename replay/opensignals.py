@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from replay.csvio import RecordingInfo, open_text, read_end
+from replay.csvio import RecordingInfo, open_text, read_end, with_gaps
 from replay.errors import ReplayError, no_such_signals
 from replay.timefmt import parse_time
 from sensor.block import ACC, Block, sensor_groups
@@ -267,18 +267,7 @@ class OpenSignalsRecording:
                 for j, sc in enumerate(self._scale):
                     if sc is not None:
                         raw[:, j] = raw[:, j] * sc[0] + sc[1]
-                x = raw.astype(np.float32)
-                if not gaps.any():
-                    lost = np.zeros(len(x), dtype=bool)
-                else:
-                    # Each sample goes after the samples lost before it.
-                    where = np.arange(len(x)) + np.cumsum(gaps)
-                    n = len(x) + int(gaps.sum())
-                    full = np.zeros((n, x.shape[1]), dtype=np.float32)
-                    full[where] = x
-                    lost = np.ones(n, dtype=bool)
-                    lost[where] = False
-                    x = full
+                x, lost = with_gaps(raw.astype(np.float32), gaps)
                 yield Block(x, self.info.fs, self._index, self.info.channels, self.info.units, lost)
                 self._index += len(x)
         finally:

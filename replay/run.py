@@ -17,9 +17,13 @@ from replay.bdf import EdfRecording, WfdbRecording
 from replay.csvio import CsvRecording
 from replay.errors import ReplayError, no_such_signals
 from replay.opensignals import MAGIC, OpenSignalsRecording, is_opensignals
+from replay.shimmer import ShimmerRecording, is_shimmer
 from sensor.block import Block
 
-Recording = CsvRecording | EdfRecording | OpenSignalsRecording | WfdbRecording
+Recording = CsvRecording | EdfRecording | OpenSignalsRecording | ShimmerRecording | WfdbRecording
+#: Bytes of a text file read to tell its format: the longest header line a Shimmer export
+#: writes (a unit with every sensor on: about 60 columns of 40 characters) fits.
+HEAD_BYTES = 8192
 
 
 class Selected:
@@ -60,13 +64,18 @@ class Selected:
         self.recording.close()
 
 
-def _starts_opensignals(path: Path) -> bool:
-    """Whether a text file is an OpenSignals recording (by its first line)."""
+def _text_kind(path: Path) -> str:
+    """Which text format a file is, by its first lines: "opensignals", "shimmer" or "csv"."""
     try:
         with open(path, "rb") as fh:
-            return is_opensignals(fh.read(len(MAGIC) + 3))
+            head = fh.read(HEAD_BYTES)
     except OSError as exc:
         raise ReplayError(path, f"cannot open: {exc.strerror}") from exc
+    if is_opensignals(head[: len(MAGIC) + 3]):
+        return "opensignals"
+    if is_shimmer(head.decode("utf-8", errors="replace")):
+        return "shimmer"
+    return "csv"
 
 
 def open_recording(
@@ -77,10 +86,11 @@ def open_recording(
 ) -> Recording | Selected:
     """Open a recording by its file type, all its signals or the ``channels`` named.
 
-    A ``.txt`` file whose first line is OpenSignals' is read as an OpenSignals recording
-    (``replay.opensignals``); other ``.txt``, ``.tsv`` and ``.csv`` files as CSV. ``fs`` is
-    the sampling rate of a CSV without a time column (one with a time column must agree
-    with it); other files say their own.
+    A text file (``.txt``, ``.tsv``, ``.csv``) whose first line is OpenSignals' is read as an
+    OpenSignals recording (``replay.opensignals``), one that starts as a Shimmer Consensys
+    export as that (``replay.shimmer``), any other as CSV. ``fs`` is the sampling rate of a
+    CSV without a time column (one with a time column must agree with it); other files say
+    their own.
 
     Raises
     ------
@@ -90,8 +100,8 @@ def open_recording(
     """
     p = Path(path)
     text = p.suffix.lower() in (".csv", ".tsv", ".txt")
-    opensignals = p.suffix.lower() == ".txt" and _starts_opensignals(p)
-    if fs is not None and (not text or opensignals):
+    kind = _text_kind(p) if text else None
+    if fs is not None and kind != "csv":
         raise ReplayError(
             p, "says its own sampling rate; --fs is for text files without a time column"
         )
@@ -100,8 +110,10 @@ def open_recording(
             raise ReplayError(p, "cannot open: No such file or directory")
         return EdfRecording(p, signal, channels)
     rec: CsvRecording | WfdbRecording
-    if opensignals:
+    if kind == "opensignals":
         return OpenSignalsRecording(p, signal, channels)
+    if kind == "shimmer":
+        return ShimmerRecording(p, signal, channels)
     if text:
         rec = CsvRecording(p, signal, fs)
     elif p.suffix.lower() in (".hea", ".dat"):
@@ -109,8 +121,8 @@ def open_recording(
     else:
         raise ReplayError(
             p,
-            f"unknown recording type {p.suffix or '(no suffix)'!r}; spasmwatch reads .csv (.tsv, "
-            ".txt), OpenSignals .txt, .edf, .bdf and WFDB .hea",
+            f"unknown recording type {p.suffix or '(no suffix)'!r}; spasmwatch reads .csv, .tsv "
+            "and .txt (OpenSignals and Shimmer exports too), .edf, .bdf and WFDB .hea",
         )
     if channels is None:
         return rec
