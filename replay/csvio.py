@@ -277,6 +277,15 @@ def time_rate(t: npt.NDArray[np.float64]) -> float | None:
     return 1.0 / step
 
 
+def sample_gaps(periods: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int64], int | None]:
+    """The samples lost before each row, from its time step in sample periods: a step of k
+    periods (to within ``UNIFORM_TOLERANCE``) is k - 1 samples that never arrived. Also the
+    first row whose step is no whole number of periods (None if every step is)."""
+    steps = np.rint(periods).astype(np.int64)
+    off = np.flatnonzero((steps < 1) | (np.abs(periods - steps) > UNIFORM_TOLERANCE))
+    return steps - 1, int(off[0]) if len(off) else None
+
+
 def with_gaps(
     x: npt.NDArray[np.float32], gaps: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
@@ -594,26 +603,24 @@ class CsvRecording:
                 data, numbers, lost = self._pending
                 t = data[:, 0]
                 prev = t[0] - 1 / info.fs if self._t_prev is None else self._t_prev
-                steps = np.diff(np.concatenate([[prev], t])) * info.fs
-                off = np.flatnonzero(np.abs(steps - 1) > UNIFORM_TOLERANCE)
-                if len(off):
-                    r = int(off[0])
+                periods = np.diff(np.concatenate([[prev], t])) * info.fs
+                gaps, r = sample_gaps(periods)
+                if r is not None:
                     raise ReplayError(
                         self.path,
-                        f"time {t[r]:g} s breaks uniform sampling at {info.fs:g} Hz "
-                        f"(step {steps[r] / info.fs * 1000:g} ms, expected {1000 / info.fs:g} ms)",
+                        f"time {t[r]:g} s breaks uniform sampling at {info.fs:g} Hz (step "
+                        f"{periods[r] / info.fs * 1000:g} ms, expected {1000 / info.fs:g} ms or "
+                        "a whole multiple of it where rows are missing)",
                         numbers[r],
                     )
                 self._t_prev = float(t[-1])
-                yield Block(
-                    samples=data[:, 1:].astype(np.float32),
-                    fs=info.fs,
-                    start_index=self._index,
-                    channels=info.channels,
-                    units=info.units,
-                    lost=lost,
-                )
-                self._index += len(data)
+                # Rows missing from the time column are samples lost there, in their place.
+                x, missing = with_gaps(data[:, 1:].astype(np.float32), gaps)
+                if gaps.any():
+                    missing[~missing] = lost
+                    lost = missing
+                yield Block(x, info.fs, self._index, info.channels, info.units, lost)
+                self._index += len(x)
                 self._pending = self._read_rows(width)
         finally:
             self._fh.close()

@@ -32,11 +32,11 @@ from replay.csvio import (
     RATE_ROWS,
     SEP_LINE,
     SIGNAL_UNITS,
-    UNIFORM_TOLERANCE,
     RecordingInfo,
     normal_unit,
     open_text,
     read_end,
+    sample_gaps,
     time_rate,
     with_gaps,
     wrong_unit,
@@ -212,10 +212,8 @@ class ShimmerRecording:
                 t = (data[:, self._time] - self._t0_ms) / 1000.0
                 before = t[0] - 1 / fs if self._t_prev is None else self._t_prev
                 periods = np.diff(np.concatenate([[before], t])) * fs
-                steps = np.rint(periods).astype(np.int64)
-                off = np.flatnonzero((steps < 1) | (np.abs(periods - steps) > UNIFORM_TOLERANCE))
-                if len(off):
-                    r = int(off[0])
+                gaps, r = sample_gaps(periods)
+                if r is not None:
                     raise ReplayError(
                         self.path,
                         f"time {data[r, self._time]:.3f} ms is {periods[r]:.3g} sample periods "
@@ -224,7 +222,7 @@ class ShimmerRecording:
                     )
                 self._t_prev = float(t[-1])
                 x = (data[:, self._columns] * self._factors).astype(np.float32)
-                x, lost = with_gaps(x, steps - 1)
+                x, lost = with_gaps(x, gaps)
                 yield Block(x, fs, self._index, self.info.channels, self.info.units, lost)
                 self._index += len(x)
                 self._pending = self._read_rows()

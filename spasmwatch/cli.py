@@ -445,7 +445,9 @@ def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
 def _no_signal(s: NoSignal, locations: dict[str, str]) -> str:
     """One line about a stretch without usable signal."""
     if s.reason == "packets":
-        return f"no signal       every channel: {s.samples} samples lost"
+        return (
+            f"no signal       every channel: {s.samples} sample{'s' if s.samples != 1 else ''} lost"
+        )
     where = f"{locations.get(s.channel or '', 'unspecified')} ({s.channel})"
     return f"no signal       {where}: flat for {s.duration_s:.1f} s (electrode off?)"
 

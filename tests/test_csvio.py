@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from replay.csvio import CsvRecording, CsvWriter
 from replay.errors import ReplayError
@@ -299,3 +300,28 @@ def test_a_last_line_cut_mid_row_is_left_out_with_a_warning(
     rec = open_recording(p, "emg")
     assert concat(list(rec.blocks())).n_samples == 299
     assert rec.cut is None
+
+
+def test_rows_missing_from_the_time_column_are_lost_samples_in_their_place(
+    tmp_path: Path,
+) -> None:
+    """A logger that dropped rows (or a tool that dropped its empty ones): the samples that
+    never arrived are lost samples where they were, the replay says so, and every later
+    sample keeps its time. A step of no whole number of sample periods is still refused."""
+    x = np.arange(3000) % 11 + 0.5
+    keep = np.ones(3000, dtype=bool)
+    keep[[5, 1000, 1001, 1002]] = False
+    keep[2000:2040] = False
+    rows = "".join(f"{i / 500:.3f},{x[i]}\n" for i in np.flatnonzero(keep))
+    p = write(tmp_path / "dropped.csv", f"time,calf\n{rows}")
+    b = concat(list(open_recording(p, "emg").blocks()))
+    assert b.n_samples == 3000
+    np.testing.assert_array_equal(b.lost, ~keep)
+    np.testing.assert_array_equal(b.samples[keep, 0], x[keep])
+    rep = run_cli("replay", str(p))
+    assert rep.returncode == 0, rep.stderr
+    said = [line.split("every channel: ")[1] for line in rep.stdout.splitlines()]
+    assert said == ["1 sample lost", "3 samples lost", "40 samples lost"]
+    write(p, f"time,calf\n{rows.replace('0.012,', '0.0125,', 1)}")
+    with pytest.raises(ReplayError, match=r"dropped.csv:7: time 0.0125 s breaks uniform sampling"):
+        list(open_recording(p, "emg").blocks())
