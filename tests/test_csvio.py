@@ -312,6 +312,13 @@ def test_rows_missing_from_the_time_column_are_lost_samples_in_their_place(
     keep = np.ones(3000, dtype=bool)
     keep[[5, 1000, 1001, 1002]] = False
     keep[2000:2040] = False
+    # 2048 Hz printed in us: no step is exact, and 40 missing among the rows the rate comes
+    # from (a rate from one step would be 0.1 % off, 0.04 periods over that gap).
+    fast = "".join(f"{i / 2048:.6f},{x[i]}\n" for i in np.flatnonzero(keep[1990:]) + 1990)
+    p = write(tmp_path / "fast.csv", f"time,calf\n{fast}")
+    rec = open_recording(p, "emg")
+    assert rec.info.fs == pytest.approx(2048.0, rel=1e-5)
+    np.testing.assert_array_equal(concat(list(rec.blocks())).lost, ~keep[1990:])
     rows = "".join(f"{i / 500:.3f},{x[i]}\n" for i in np.flatnonzero(keep))
     p = write(tmp_path / "dropped.csv", f"time,calf\n{rows}")
     b = concat(list(open_recording(p, "emg").blocks()))
