@@ -27,6 +27,7 @@ import itertools
 import math
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -336,7 +337,54 @@ class RecordingInfo:
     locations: dict[str, str] = field(default_factory=dict)
 
 
-class CsvRecording:
+class TextRecording:
+    """What spasmwatch's text readers share: the file opened once (``open_text``) and
+    closed if its head is refused, then read on in chunks of up to CHUNK_ROWS rows; a last
+    line cut mid-row is left out and kept in ``cut``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._fh = open_text(self.path)
+        #: Lines read so far (the line number of the last one).
+        self._line = 0
+        #: The last line, left out because it was cut short (``read_end``); None if whole.
+        self.cut: ReplayError | None = None
+
+    @contextmanager
+    def _head(self) -> Iterator[None]:
+        """Around reading the head: the file is closed if it is refused."""
+        try:
+            yield
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def _collect(self, suffix: str = "") -> tuple[list[str], list[int], bool] | None:
+        """Up to CHUNK_ROWS non-blank lines, stripped (and ``suffix`` taken off), with their
+        line numbers and whether the last is the file's last line cut mid-row (no line end
+        after it); None at the end of the file."""
+        lines: list[str] = []
+        numbers: list[int] = []
+        raw = "\n"
+        for raw in self._fh:
+            self._line += 1
+            s = raw.strip()
+            if not s:
+                continue
+            lines.append(s.removesuffix(suffix) if suffix else s)
+            numbers.append(self._line)
+            if len(lines) >= CHUNK_ROWS:
+                break
+        if not lines:
+            return None
+        return lines, numbers, numbers[-1] == self._line and not raw.endswith("\n")
+
+    def close(self) -> None:
+        """Close the file."""
+        self._fh.close()
+
+
+class CsvRecording(TextRecording):
     """A CSV recording read in chunks of rows, never whole.
 
     Parameters
@@ -352,19 +400,12 @@ class CsvRecording:
     """
 
     def __init__(self, path: str | Path, signal: str, fs: float | None = None) -> None:
-        self.path = Path(path)
+        super().__init__(path)
         self.signal = signal
-        self._fh = open_text(self.path)
-        #: The last line, left out because it was cut short (``read_end``); None if whole.
-        self.cut: ReplayError | None = None
-        try:
+        with self._head():
             self._read_head(signal, fs)
-        except BaseException:
-            self._fh.close()
-            raise
 
     def _read_head(self, signal: str, given_fs: float | None) -> None:
-        self._line = 0
         comments: dict[str, str] = {}
         header_line: str | None = None
         named_sep: str | None = None
@@ -638,10 +679,6 @@ class CsvRecording:
                 self._pending = self._read_rows(width)
         finally:
             self._fh.close()
-
-    def close(self) -> None:
-        """Close the file."""
-        self._fh.close()
 
 
 class CsvWriter:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from replay.csvio import RecordingInfo, open_text, read_end, with_gaps
+from replay.csvio import RecordingInfo, TextRecording, read_end, with_gaps
 from replay.errors import ReplayError, no_such_signals
 from replay.timefmt import parse_time
 from sensor.block import ACC, Block, sensor_groups
@@ -37,8 +37,6 @@ from sensor.errors import SensorError
 
 #: The first line of every OpenSignals text file.
 MAGIC = "# OpenSignals Text File Format"
-#: Rows parsed per block.
-CHUNK_ROWS = 20_000
 #: Sensors an sEMG or accelerometer replay takes by default (names as OpenSignals writes
 #: them contain these: "EMG", "EMGBITREV"; "XYZ", "ACC", "ACCBITREV").
 SENSOR_WORDS = {"emg": ("EMG",), "acc": ("XYZ", "ACC")}
@@ -73,7 +71,7 @@ def _bits(resolution: object, name: str, index: int, columns: Sequence[str] | No
     return None
 
 
-class OpenSignalsRecording:
+class OpenSignalsRecording(TextRecording):
     """An OpenSignals text recording read in chunks of rows, never whole.
 
     Parameters
@@ -94,20 +92,13 @@ class OpenSignalsRecording:
     def __init__(
         self, path: str | Path, signal: str, channels: Sequence[str] | None = None
     ) -> None:
-        self.path = Path(path)
-        self._fh = open_text(self.path)
+        super().__init__(path)
         self.truth: list[dict[str, object]] = []
         self.damaged = False
-        #: The last line, left out because it was cut short (``read_end``); None if whole.
-        self.cut: ReplayError | None = None
-        try:
+        with self._head():
             self._read_head(signal, channels)
-        except BaseException:
-            self._fh.close()
-            raise
 
     def _read_head(self, signal: str, wanted: Sequence[str] | None) -> None:
-        self._line = 0
         header: dict[str, object] | None = None
         for raw in self._fh:
             self._line += 1
@@ -209,20 +200,10 @@ class OpenSignalsRecording:
         self._top = 0  # the largest sequence number seen
 
     def _read_rows(self) -> npt.NDArray[np.float64] | None:
-        lines: list[str] = []
-        numbers: list[int] = []
-        raw = "\n"
-        for raw in self._fh:
-            self._line += 1
-            s = raw.strip()
-            if not s:
-                continue
-            lines.append(s)
-            numbers.append(self._line)
-            if len(lines) >= CHUNK_ROWS:
-                break
-        if not lines:
+        got = self._collect()
+        if got is None:
             return None
+        lines, numbers, cut = got
         if self._columns is None:
             n = len(lines[0].split("\t"))
             if n < len(self._labels) + 1:
@@ -235,7 +216,6 @@ class OpenSignalsRecording:
             digital = [f"D{i + 1}" for i in range(n - 1 - len(self._labels))]
             self._columns = ["nSeq", *digital, *self._labels]
             self._width = n
-        cut = numbers[-1] == self._line and not raw.endswith("\n")
         data, self.cut = read_end(self.path, lines, numbers, "\t", self._width, cut=cut)
         return data if len(data) else None
 
@@ -272,10 +252,6 @@ class OpenSignalsRecording:
                 self._index += len(x)
         finally:
             self._fh.close()
-
-    def close(self) -> None:
-        """Close the file."""
-        self._fh.close()
 
 
 __all__ = ["OpenSignalsRecording", "is_opensignals"]

@@ -33,8 +33,8 @@ from replay.csvio import (
     SEP_LINE,
     SIGNAL_UNITS,
     RecordingInfo,
+    TextRecording,
     normal_unit,
-    open_text,
     read_end,
     sample_gaps,
     time_rate,
@@ -51,8 +51,6 @@ EMG_CHANNEL = re.compile(r"^EMG_CH\d+_(?:24|16)BIT$")
 #: Accelerometers, in the order an accelerometer replay prefers them: low noise (+-2 g),
 #: wide range, the MPU's.
 ACCELEROMETERS = ("Accel_LN", "Accel_WR", "Accel_MPU")
-#: Rows parsed per block.
-CHUNK_ROWS = 20_000
 
 
 def is_shimmer(head: str) -> bool:
@@ -74,7 +72,7 @@ def _fields(line: str, sep: str) -> list[str]:
     return fields
 
 
-class ShimmerRecording:
+class ShimmerRecording(TextRecording):
     """A Consensys CSV export read in chunks of rows, never whole.
 
     Parameters
@@ -94,17 +92,11 @@ class ShimmerRecording:
     def __init__(
         self, path: str | Path, signal: str, channels: Sequence[str] | None = None
     ) -> None:
-        self.path = Path(path)
-        self._fh = open_text(self.path)
+        super().__init__(path)
         self.truth: list[dict[str, object]] = []
         self.damaged = False
-        #: The last line, left out because it was cut short (``read_end``); None if whole.
-        self.cut: ReplayError | None = None
-        try:
+        with self._head():
             self._read_head(signal, channels)
-        except BaseException:
-            self._fh.close()
-            raise
 
     def _read_head(self, signal: str, wanted: Sequence[str] | None) -> None:
         lines = [self._fh.readline() for _ in range(3)]
@@ -184,21 +176,10 @@ class ShimmerRecording:
         self._t_prev: float | None = None
 
     def _read_rows(self) -> tuple[npt.NDArray[np.float64], list[int]] | None:
-        lines: list[str] = []
-        numbers: list[int] = []
-        raw = "\n"
-        for raw in self._fh:
-            self._line += 1
-            s = raw.strip()
-            if not s:
-                continue
-            lines.append(s.removesuffix(self._sep))
-            numbers.append(self._line)
-            if len(lines) >= CHUNK_ROWS:
-                break
-        if not lines:
+        got = self._collect(suffix=self._sep)  # every row ends with the separator
+        if got is None:
             return None
-        cut = numbers[-1] == self._line and not raw.endswith("\n")
+        lines, numbers, cut = got
         data, self.cut = read_end(self.path, lines, numbers, self._sep, self._width, cut=cut)
         return (data, numbers[: len(data)]) if len(data) else None
 
@@ -228,10 +209,6 @@ class ShimmerRecording:
                 self._pending = self._read_rows()
         finally:
             self._fh.close()
-
-    def close(self) -> None:
-        """Close the file."""
-        self._fh.close()
 
 
 __all__ = ["ShimmerRecording", "is_shimmer"]

@@ -135,6 +135,11 @@ def test_the_low_noise_accelerometer_in_g(tmp_path: Path) -> None:
     one = open_recording(p, "emg", ["Battery"])
     assert one.info.units == ("mV",)
     one.close()
+    # A unit synchronised with others writes its time as TimestampSync.
+    p.write_text(p.read_text().replace("_Timestamp_Unix_CAL", "_TimestampSync_Unix_CAL", 1))
+    synced = open_recording(p, "acc")
+    assert synced.info.start == datetime(2023, 8, 2, 14, 26, 29, tzinfo=UTC)
+    np.testing.assert_allclose(concat(list(synced.blocks())).samples, acc, atol=1e-6)
 
 
 def test_what_cannot_be_replayed_is_named(tmp_path: Path) -> None:
@@ -146,6 +151,9 @@ def test_what_cannot_be_replayed_is_named(tmp_path: Path) -> None:
     with pytest.raises(ReplayError, match=r"s.csv:3: column 'ECG_EMG_Status1' is in 'no_units'"):
         open_recording(p, "emg", ["ECG_EMG_Status1"])
     lines = p.read_text().splitlines()
+    p.write_text("\n".join([*lines[:2], lines[2].removesuffix("mV,mV,"), *lines[3:]]) + "\n")
+    with pytest.raises(ReplayError, match=r"s.csv:3: 7 units for the 9 columns named above"):
+        open_recording(p, "emg")
     t = float(lines[1003].split(",")[0])
     lines[1003] = lines[1003].replace(f"{t:.3f}", f"{t + 0.5:.3f}", 1)  # half a sample late
     p.write_text("\n".join(lines) + "\n")
