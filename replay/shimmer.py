@@ -42,7 +42,8 @@ from replay.csvio import (
     wrong_unit,
 )
 from replay.errors import ReplayError, no_such_signals
-from sensor.block import ACC, Block
+from sensor.block import ACC, Block, sensor_groups
+from sensor.errors import SensorError
 
 #: Names of the time column, without the device part, in the order taken.
 TIME_COLUMNS = ("Timestamp_Unix_CAL", "TimestampSync_Unix_CAL")
@@ -121,9 +122,10 @@ class ShimmerRecording(TextRecording):
         device = names[self._time][: names[self._time].index("Timestamp")]
         short = [n.removeprefix(device).removesuffix("_CAL") for n in names]
         calibrated = {
-            s: i for i, (s, n) in enumerate(zip(short, names, strict=True)) if n.endswith("_CAL")
+            s: i
+            for i, (s, n) in enumerate(zip(short, names, strict=True))
+            if n.endswith("_CAL") and "Timestamp" not in s
         }
-        calibrated = {s: i for s, i in calibrated.items() if "Timestamp" not in s}
         if wanted is not None:
             missing = [n for n in wanted if n not in calibrated]
             if missing:
@@ -141,6 +143,11 @@ class ShimmerRecording(TextRecording):
                 f"no {what}; it has {', '.join(calibrated)}: choose with --channels",
                 2,
             )
+        if signal == ACC:
+            try:
+                sensor_groups(chosen)
+            except SensorError as exc:
+                raise ReplayError(self.path, str(exc), 2) from exc
         allowed = ("g",) if signal == ACC else ("uV", "mV", "V")
         out_units: list[str] = []
         factors: list[float] = []

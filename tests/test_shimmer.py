@@ -150,6 +150,8 @@ def test_what_cannot_be_replayed_is_named(tmp_path: Path) -> None:
         open_recording(p, "emg", ["Accel_LN_X"])
     with pytest.raises(ReplayError, match=r"s.csv:3: column 'ECG_EMG_Status1' is in 'no_units'"):
         open_recording(p, "emg", ["ECG_EMG_Status1"])
+    with pytest.raises(ReplayError, match=r"s.csv:2: accelerometer data needs columns in groups"):
+        open_recording(p, "acc", ["Accel_LN_X", "Accel_LN_Y"])
     lines = p.read_text().splitlines()
     p.write_text("\n".join([*lines[:2], lines[2].removesuffix("mV,mV,"), *lines[3:]]) + "\n")
     with pytest.raises(ReplayError, match=r"s.csv:3: 7 units for the 9 columns named above"):
