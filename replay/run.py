@@ -16,11 +16,19 @@ from detect.pipeline import Pipeline
 from replay.bdf import EdfRecording, WfdbRecording
 from replay.csvio import CsvRecording
 from replay.errors import ReplayError, no_such_signals
+from replay.openbci import OpenBCIRecording, is_openbci
 from replay.opensignals import MAGIC, OpenSignalsRecording, is_opensignals
 from replay.shimmer import ShimmerRecording, is_shimmer
 from sensor.block import Block
 
-Recording = CsvRecording | EdfRecording | OpenSignalsRecording | ShimmerRecording | WfdbRecording
+Recording = (
+    CsvRecording
+    | EdfRecording
+    | OpenBCIRecording
+    | OpenSignalsRecording
+    | ShimmerRecording
+    | WfdbRecording
+)
 #: Bytes of a text file read to tell its format: the longest header line a Shimmer export
 #: writes (a unit with every sensor on: about 60 columns of 40 characters) fits.
 HEAD_BYTES = 8192
@@ -65,7 +73,8 @@ class Selected:
 
 
 def _text_kind(path: Path) -> str:
-    """Which text format a file is, by its first lines: "opensignals", "shimmer" or "csv"."""
+    """Which text format a file is, by its first lines: "opensignals", "shimmer", "openbci"
+    or "csv"."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(HEAD_BYTES)
@@ -75,6 +84,8 @@ def _text_kind(path: Path) -> str:
         return "opensignals"
     if is_shimmer(head.decode("utf-8", errors="replace")):
         return "shimmer"
+    if is_openbci(head):
+        return "openbci"
     return "csv"
 
 
@@ -88,7 +99,8 @@ def open_recording(
 
     A text file (``.txt``, ``.tsv``, ``.csv``) whose first line is OpenSignals' is read as an
     OpenSignals recording (``replay.opensignals``), one that starts as a Shimmer Consensys
-    export as that (``replay.shimmer``), any other as CSV. ``fs`` is the sampling rate of a
+    export or an OpenBCI GUI recording as that (``replay.shimmer``, ``replay.openbci``),
+    any other as CSV. ``fs`` is the sampling rate of a
     CSV without a time column (one with a time column must agree with it); other files say
     their own.
 
@@ -114,6 +126,8 @@ def open_recording(
         return OpenSignalsRecording(p, signal, channels)
     if kind == "shimmer":
         return ShimmerRecording(p, signal, channels)
+    if kind == "openbci":
+        return OpenBCIRecording(p, signal, channels)
     if text:
         rec = CsvRecording(p, signal, fs)
     elif p.suffix.lower() in (".hea", ".dat"):
@@ -122,7 +136,7 @@ def open_recording(
         raise ReplayError(
             p,
             f"unknown recording type {p.suffix or '(no suffix)'!r}; spasmwatch reads .csv, .tsv "
-            "and .txt (OpenSignals and Shimmer exports too), .edf, .bdf and WFDB .hea",
+            "and .txt (OpenSignals, Shimmer and OpenBCI files too), .edf, .bdf and WFDB .hea",
         )
     if channels is None:
         return rec
