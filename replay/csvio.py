@@ -349,6 +349,10 @@ class TextRecording:
         self._line = 0
         #: The last line, left out because it was cut short (``read_end``); None if whole.
         self.cut: ReplayError | None = None
+        #: Episodes the file marks (text files mark none) and whether its writer was killed
+        #: (a text file's cut last line is ``cut`` instead), as every recording says them.
+        self.truth: list[dict[str, object]] = []
+        self.damaged = False
 
     @contextmanager
     def _head(self) -> Iterator[None]:
@@ -382,6 +386,21 @@ class TextRecording:
     def close(self) -> None:
         """Close the file."""
         self._fh.close()
+
+
+class DeviceRecording(TextRecording):
+    """A device's own text format, opened with the channels to replay (None: the ones its
+    format says are the signal's); ``_read_head`` reads what comes before the rows."""
+
+    def __init__(
+        self, path: str | Path, signal: str, channels: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(path)
+        with self._head():
+            self._read_head(signal, channels)
+
+    def _read_head(self, signal: str, wanted: Sequence[str] | None) -> None:
+        raise NotImplementedError
 
 
 class CsvRecording(TextRecording):

@@ -26,12 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from replay.csvio import RecordingInfo, TextRecording, read_end, with_gaps
+from replay.csvio import DeviceRecording, RecordingInfo, read_end, with_gaps
 from replay.errors import ReplayError, no_such_signals
 from sensor.block import ACC, Block
 
@@ -50,7 +49,7 @@ def is_openbci(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf").startswith(MAGIC.encode())
 
 
-class OpenBCIRecording(TextRecording):
+class OpenBCIRecording(DeviceRecording):
     """An OpenBCI GUI recording read in chunks of rows, never whole.
 
     Parameters
@@ -66,15 +65,6 @@ class OpenBCIRecording(TextRecording):
     ReplayError
         If the file cannot be read, naming the file and line.
     """
-
-    def __init__(
-        self, path: str | Path, signal: str, channels: Sequence[str] | None = None
-    ) -> None:
-        super().__init__(path)
-        self.truth: list[dict[str, object]] = []
-        self.damaged = False
-        with self._head():
-            self._read_head(signal, channels)
 
     def _read_head(self, signal: str, wanted: Sequence[str] | None) -> None:
         if signal == ACC:
@@ -94,7 +84,6 @@ class OpenBCIRecording(TextRecording):
             break
         if header is None:
             raise ReplayError(self.path, "no header row after the '%' lines", self._line)
-        self._header_line = self._line
         try:
             fs = float(comments.get("sample rate", "").split()[0])
         except (IndexError, ValueError):

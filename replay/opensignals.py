@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from replay.csvio import RecordingInfo, TextRecording, read_end, with_gaps
+from replay.csvio import DeviceRecording, RecordingInfo, read_end, with_gaps
 from replay.errors import ReplayError, no_such_signals
 from replay.timefmt import parse_time
 from sensor.block import ACC, Block, sensor_groups
@@ -71,7 +70,7 @@ def _bits(resolution: object, name: str, index: int, columns: Sequence[str] | No
     return None
 
 
-class OpenSignalsRecording(TextRecording):
+class OpenSignalsRecording(DeviceRecording):
     """An OpenSignals text recording read in chunks of rows, never whole.
 
     Parameters
@@ -88,15 +87,6 @@ class OpenSignalsRecording(TextRecording):
     ReplayError
         If the file cannot be read, naming the file and line.
     """
-
-    def __init__(
-        self, path: str | Path, signal: str, channels: Sequence[str] | None = None
-    ) -> None:
-        super().__init__(path)
-        self.truth: list[dict[str, object]] = []
-        self.damaged = False
-        with self._head():
-            self._read_head(signal, channels)
 
     def _read_head(self, signal: str, wanted: Sequence[str] | None) -> None:
         header: dict[str, object] | None = None

@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -32,8 +31,8 @@ from replay.csvio import (
     RATE_ROWS,
     SEP_LINE,
     SIGNAL_UNITS,
+    DeviceRecording,
     RecordingInfo,
-    TextRecording,
     normal_unit,
     read_end,
     sample_gaps,
@@ -73,7 +72,7 @@ def _fields(line: str, sep: str) -> list[str]:
     return fields
 
 
-class ShimmerRecording(TextRecording):
+class ShimmerRecording(DeviceRecording):
     """A Consensys CSV export read in chunks of rows, never whole.
 
     Parameters
@@ -89,15 +88,6 @@ class ShimmerRecording(TextRecording):
     ReplayError
         If the file cannot be read, naming the file, line and column.
     """
-
-    def __init__(
-        self, path: str | Path, signal: str, channels: Sequence[str] | None = None
-    ) -> None:
-        super().__init__(path)
-        self.truth: list[dict[str, object]] = []
-        self.damaged = False
-        with self._head():
-            self._read_head(signal, channels)
 
     def _read_head(self, signal: str, wanted: Sequence[str] | None) -> None:
         lines = [self._fh.readline() for _ in range(3)]
