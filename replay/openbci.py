@@ -88,6 +88,8 @@ class OpenBCIRecording(DeviceRecording):
             fs = float(comments.get("sample rate", "").split()[0])
         except (IndexError, ValueError):
             raise ReplayError(self.path, "no '%Sample Rate = <Hz> Hz' line") from None
+        if not (fs > 0 and np.isfinite(fs)):
+            raise ReplayError(self.path, f"sampling rate {fs:g} Hz is not a positive rate")
         board = comments.get("board", "").rpartition("$")[2]
         indices = SAMPLE_INDICES.get(board)
         if indices is None:

@@ -117,6 +117,14 @@ def test_what_cannot_be_replayed_is_named(tmp_path: Path) -> None:
     ganglion = write_openbci(tmp_path / "g.txt", x, fs=200.0, board="BoardGanglionBLE")
     with pytest.raises(ReplayError, match=r"g.txt: board 'BoardGanglionBLE': its sample index"):
         open_recording(ganglion, "emg")
+    still = write_openbci(tmp_path / "z.txt", x, fs=250.0, board="BoardCytonSerial")
+    still.write_text(still.read_text().replace("%Sample Rate = 250 Hz", "%Sample Rate = 0 Hz"))
+    with pytest.raises(ReplayError, match=r"z.txt: sampling rate 0 Hz is not a positive rate"):
+        open_recording(still, "emg")
+    unnamed = tmp_path / "n.txt"
+    unnamed.write_text(still.read_text().replace("%Sample Rate = 0 Hz\n", ""))
+    with pytest.raises(ReplayError, match=r"n.txt: no '%Sample Rate = <Hz> Hz' line"):
+        open_recording(unnamed, "emg")
     p = write_openbci(tmp_path / "c.txt", x, fs=250.0, board="BoardCytonSerialDaisy", step=2)
     with pytest.raises(ReplayError, match=r"c.txt: an OpenBCI recording replays as sEMG"):
         open_recording(p, "acc")
