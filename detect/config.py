@@ -384,6 +384,17 @@ class QualityConfig(_Frozen):
     to be taken off and put back (for a shower, say). A link that drops and reconnects (a
     few seconds) keeps the rest it had, so a long spasm going on across it is still judged
     against that rest.
+
+    Every sensor of a stream of several holding its value at once is not their electrodes:
+    they cannot all lose contact at the same sample and come back together. It is the
+    delivery that stalled, a logger writing its last row again until the next arrived (a
+    Myo armband's recording holds all eight channels for 0.09-0.17 s twelve times in 61 s,
+    four of them during gestures). Such a stall, up to the length of a gap that is filled
+    (``fill_short_gaps``), is bridged as that gap is: the filters go on, its frames are
+    unusable, nothing starts or ends in them and an episode going on across it goes on.
+    Read as flat, each stall cut the contraction it fell in and the second of settling
+    after it lost the rest (the armband's gesture 8 was two episodes, with 1.2 s unseen).
+    Longer, it is flat as any other run. One sensor alone holding is flat as before.
     """
 
     flat_run_s: float = Field(default=0.1, gt=0)

@@ -183,28 +183,15 @@ class RunLength:
         self._last_lost = True
         self._run = np.zeros(self.n_columns, dtype=np.int64)
 
-    def at_least(
-        self, x: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_], length: int
-    ) -> npt.NDArray[np.bool_]:
-        """Where the current run has lasted ``length`` samples or more, shape like ``x``.
-
-        The same as ``process(x, lost) >= length``, without the run lengths when every sample
-        differs from the one before (a live signal: no run is longer than one).
-        """
-        if len(x) and length > 1 and self._all_new(x, lost):
-            return np.zeros(x.shape, dtype=bool)
-        out: npt.NDArray[np.bool_] = self.process(x, lost) >= length
-        return out
-
-    def at_least_both(
-        self, x: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_], short: int, long: int
-    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-        """:meth:`at_least` for two lengths at once (``short`` and ``long``, both over 1)."""
+    def lengths(
+        self, x: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.int64] | None:
+        """:meth:`process`, or None (with the state moved past ``x``) when every sample of a
+        non-empty ``x`` differs from the one before and nothing is lost: a live signal, where
+        every run is one sample long, needs no run lengths counted."""
         if len(x) and self._all_new(x, lost):
-            none = np.zeros(x.shape, dtype=bool)
-            return none, none
-        runs = self.process(x, lost)
-        return runs >= short, runs >= long
+            return None
+        return self.process(x, lost)
 
     def _all_new(self, x: npt.NDArray[np.float32], lost: npt.NDArray[np.bool_]) -> bool:
         """True, with the state moved past ``x``, when every sample of ``x`` (non-empty)

@@ -265,8 +265,16 @@ class Pipeline:
         self._detached_framer = FlagFramer(self.hop, n)
         self._detached_samples = max(2, round(config.quality.detached_after_s * fs))
         self._fill_framer = FlagFramer(self.hop, 1, at_least=1)
+        self._stall_framer = FlagFramer(self.hop, 1)
         self._runs = RunLength(len(self.columns))
         self._flat_samples = max(MIN_FLAT_SAMPLES, round(config.quality.flat_run_s * fs))
+        # A stall of the delivery (every sensor of a stream of several holding its value at
+        # once) is bridged as a gap of lost samples filled would be, up to the same length.
+        self._stall_samples = (
+            round(fill * fs) - 1  # as the filters' longest filled gap
+            if config.quality.fill_short_gaps and len(self.channels) > 1
+            else 0
+        )
         self._envelope = MovingQuantile(window_frames, quantiles)
         self._settle_frames = self.timing.settle
         # The quantisation noise of each channel's device (its step, the smallest change seen
@@ -297,6 +305,7 @@ class Pipeline:
         self._flat_framer.reset()
         self._detached_framer.reset()
         self._fill_framer.reset()
+        self._stall_framer.reset()
         self._runs.reset()
         self._envelope.reset()
         if self._gated:
@@ -352,14 +361,20 @@ class Pipeline:
         n = len(self.channels)
         emg = self.config.signal == EMG
         floored = self.config.quality.quantisation_floor
-        if floored:
-            # Equal values for the flat run are read as "not measuring" only where the signal
-            # stands over its device's resolution; at it, they are a quiet channel (below).
-            flat_cols, detached_cols = self._runs.at_least_both(
-                block.samples, block.lost, self._flat_samples, self._detached_samples
-            )
+        # Equal values for the flat run are read as "not measuring" only where the signal
+        # stands over its device's resolution; at it, they are a quiet channel (below).
+        runs = self._runs.lengths(block.samples, block.lost)
+        stalled = None
+        if runs is None:  # every sample new: no run to look at
+            flat_cols = detached_cols = np.zeros(block.samples.shape, dtype=bool)
         else:
-            flat_cols = self._runs.at_least(block.samples, block.lost, self._flat_samples)
+            flat_cols = runs >= self._flat_samples
+            detached_cols = runs >= self._detached_samples
+            if self._stall_samples:
+                # Every sensor holding at once, for the flat run and no longer than a gap
+                # that is filled: the delivery stalled (see ``QualityConfig``).
+                row = runs.min(axis=1)
+                stalled = (row >= self._flat_samples) & (row <= self._stall_samples)
         if emg:
             sq = np.multiply(y, y)
             if self._gated:
@@ -386,6 +401,7 @@ class Pipeline:
         flat = self._flat_framer.process(flat_flags)
         movement = framed[:, n:] if not emg else framed[:, n:n]
         power = self._envelope.process(p_frames)
+        long_flat = None
         if floored:
             floor = self._floor(block, first, len(power))
             long_flat = self._detached_framer.process(detached_flags)
@@ -405,8 +421,19 @@ class Pipeline:
                     self._at_floor = seen[-m:]
                     self._at_floor_n = int((counts[-1] - counts[len(at_floor) - 1]).sum())
                     flat = flat & (2 * within <= m)
-                flat = flat | long_flat
                 power = np.maximum(power, floor)
+        if self._stall_samples:
+            if stalled is None:
+                stalled = np.zeros(block.n_samples, dtype=bool)
+            stall = self._stall_framer.process(stalled[:, None])[:, 0]
+            if stall.any():
+                # Only where a channel is flat by the rules above: channels quiet at their
+                # floor hold their values as a matter of course, and their rest goes on.
+                stall &= flat.any(axis=1)
+                flat = flat & ~stall[:, None]
+                bridged = bridged | stall
+        if long_flat is not None:
+            flat = flat | long_flat
         since = self._since_lost
         if since >= self._settle_frames and not frame_lost.any() and not bridged.any():
             usable = np.ones(len(frame_lost), dtype=bool)  # the usual case

@@ -455,6 +455,66 @@ def test_a_spasm_goes_on_across_a_stall_shorter_than_the_merge_gap() -> None:
         assert any(a - 0.5 * block.fs <= c <= a for c in cut)
 
 
+# Five spasms over two channels, for a delivery that stalls (a logger repeating its last row).
+HELD_SIM, HELD = simulated(5108, location="left calf", channels=2, seconds=60.0)
+
+
+def held(seconds: float, columns: slice = slice(None)) -> tuple[Block, list[int]]:
+    """HELD with ``columns`` holding their values for ``seconds`` in the middle of each spasm."""
+    x = np.array(HELD.samples)
+    starts = []
+    for t in HELD_SIM.truth:
+        a = round((t.start + t.end) / 2 * HELD.fs)
+        x[a : a + round(seconds * HELD.fs), columns] = x[a - 1, columns]
+        starts.append(a)
+    return Block(x, HELD.fs, 0, HELD.channels, HELD.units), starts
+
+
+def test_every_sensor_holding_at_once_is_a_stall_bridged_like_a_short_gap() -> None:
+    # Seen in a real armband's recordings: every channel holding its value for 0.1-0.17 s,
+    # during contractions too. Read as a flat signal (electrodes off), each hold cut the
+    # spasm it fell in, and a second of settling after it lost the rest of it.
+    truth = [t.as_dict() for t in HELD_SIM.truth]
+    block, starts = held(0.15)
+    events = [e for e in detect(DetectorConfig(), block, "left calf") if e.state != "open"]
+    assert score([e.as_dict() for e in events], truth).f1 == 1.0
+    assert all(e.state == "ended" for e in events)
+    pipe = Pipeline(DetectorConfig(), block.fs, block.channels, block.units, "left calf")
+    f = pipe.features(block)
+    hop = pipe.hop
+    for a in starts:
+        run = slice((a + pipe._flat_samples) // hop + 1, (a + round(0.15 * block.fs)) // hop)
+        assert f.bridged[run].all()
+        assert not f.usable[run].any()
+        assert not f.flat[run].any()
+    # One sensor alone holding is that sensor's signal gone: its spasm is cut there.
+    block, starts = held(0.15, slice(0, 1))
+    events = detect(DetectorConfig(), block, "left calf")
+    cut = [e.offset_index for e in events if e.state == "interrupted" and e.channel == "ch1"]
+    ch1 = [a for a, t in zip(starts, HELD_SIM.truth, strict=True) if t.channel == "ch1"]
+    assert len(cut) == len(ch1)
+    # A stall longer than a gap that is filled could hide an end: the spasm is cut there.
+    block, starts = held(0.6)
+    events = [e for e in detect(DetectorConfig(), block, "left calf") if e.state != "open"]
+    cut = [e.offset_index for e in events if e.state == "interrupted"]
+    assert len(cut) == len(starts)
+    for a, c in zip(starts, cut, strict=True):
+        assert a - 0.5 * block.fs <= c <= a + 0.6 * block.fs
+
+
+@pytest.mark.parametrize("step", [1, 7, 25, 333])
+def test_a_stall_is_bridged_the_same_for_any_chunking(step: int) -> None:
+    block, _ = held(0.15)
+    whole = detect(DetectorConfig(), block, "left calf")
+    pipe = Pipeline(DetectorConfig(), block.fs, block.channels, block.units, "left calf")
+    blocks = split(block, list(range(step, block.n_samples, step)))
+    assert [e for b in blocks for e in pipe.process(b)] + pipe.flush() == whole
+    for a, b in zip(
+        features_of([block], "left calf"), features_of(blocks, "left calf"), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
 def shaped(db_at: list[tuple[float, float]], seed: int = 7, fs: float = 1000.0) -> Block:
     """White noise whose level over rest follows ``db_at`` ((time s, dB) corners, linear)."""
     t = np.arange(round(db_at[-1][0] * fs)) / fs
@@ -642,6 +702,29 @@ def test_a_quiet_channel_on_a_coarse_device_is_rest_not_a_missing_signal() -> No
         seen.append(bool(pipe.detached()))
     assert any(seen[615:630])
     assert not any(seen[:600])
+
+
+def test_quiet_channels_holding_together_at_their_floor_are_rest_not_a_stall() -> None:
+    # Two channels of the coarse device above, both resting at 0.2 of a count, hold their
+    # values together for most of each second: rest on both, not a delivery that stalled.
+    spasms = [(20, 23), (50, 52), (80, 86)]
+    one = with_spasms(shaped([(0, 0), (120, 0)], seed=4), spasms)
+    two = shaped([(0, 0), (120, 0)], seed=5)
+    x = np.hstack([np.array(one.samples), np.array(two.samples)])
+    counts = np.round(x / 5.0 * 0.2 + 512).astype(np.float32)
+    coarse = Block(counts, one.fs, 0, ("ch1", "ch2"), ("counts", "counts"))
+    together = np.all(np.diff(counts[:15_000], axis=0) == 0, axis=1)
+    assert together.mean() > 0.9  # runs of 0.1 s and more, on both at once
+    pipe = Pipeline(DetectorConfig(), coarse.fs, coarse.channels, coarse.units, "left calf")
+    f = pipe.features(coarse)
+    rest = slice(5_000 // pipe.hop, 19_000 // pipe.hop)  # the floor known, before a spasm
+    assert not f.bridged[rest].any()
+    assert not f.flat[rest].any()
+    assert f.usable[rest].all()
+    events = [e for e in detect(DetectorConfig(), coarse, "left calf") if e.state != "open"]
+    assert [(e.channel, round(e.start_s), round(e.end_s)) for e in events] == [
+        ("ch1", a, b) for a, b in spasms
+    ]
 
 
 # At most a minute over rest here (the default is 10 min), for a short test.
