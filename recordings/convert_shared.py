@@ -10,15 +10,16 @@ from __future__ import annotations
 import gzip
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import scipy.io
 
+from replay.myolog import MYO_FS, MyoLogRecording
+from sensor.block import concat
+
 HERE = Path(__file__).resolve().parent
-#: The Myo armband samples at 200 Hz; the published files stamp rows at about 1 kHz and repeat
-#: each value until the next arrives (sample and hold).
-MYO_FS = 200.0
 
 
 def write_csv(
@@ -67,26 +68,14 @@ def myo(shared: Path) -> None:
         (1, "1_raw_data_13-12_22.03.16.txt.gz"),
         (2, "2_raw_data_13-13_22.03.16.txt.gz"),
     ):
-        with gzip.open(folder / name, "rt") as fh:
-            d = np.loadtxt(fh, skiprows=1)
-        t_ms = d[:, 0] - d[0, 0]
-        counts = np.round(d[:, 1:9] * 1e5).astype(int)
-        labels = d[:, 9].astype(int)
-        grid = np.arange(0, t_ms[-1], 1000 / MYO_FS)
-        rows = np.searchsorted(t_ms, grid, side="right") - 1  # the value held at each 5 ms tick
-        x = counts[rows]
-        # Truth: the cued gestures (classes 2-7); class 1 is the hand at rest, 0 unmarked.
-        gesture = (labels >= 2).astype(int)
-        edges = np.flatnonzero(np.diff(np.r_[0, gesture, 0]))
-        truth = [
-            {
-                "start": round(t_ms[a] / 1000, 3),
-                "end": round(t_ms[min(b, len(t_ms) - 1)] / 1000, 3),
-                "channel": "*",
-                "gesture": int(labels[a]),
-            }
-            for a, b in zip(edges[::2], edges[1::2], strict=True)
-        ]
+        # Read as a replay reads the dataset's files (``replay.myolog``): the value held at
+        # each 5 ms tick, in counts; the cued gestures (classes 2-7) are the truth.
+        with tempfile.TemporaryDirectory() as tmp:
+            raw = Path(tmp) / name.removesuffix(".gz")
+            raw.write_bytes(gzip.decompress((folder / name).read_bytes()))
+            rec = MyoLogRecording(raw, "emg")
+            x = np.asarray(concat(list(rec.blocks())).samples).astype(int)
+            truth = rec.truth
         stem = f"myo_forearm_s01_series{series}"
         write_csv(
             HERE / f"{stem}.csv",

@@ -16,6 +16,7 @@ from detect.pipeline import Pipeline
 from replay.bdf import EdfRecording, WfdbRecording
 from replay.csvio import CsvRecording
 from replay.errors import ReplayError, no_such_signals
+from replay.myolog import MyoLogRecording, is_myo_log
 from replay.openbci import OpenBCIRecording, is_openbci
 from replay.opensignals import MAGIC, OpenSignalsRecording, is_opensignals
 from replay.shimmer import ShimmerRecording, is_shimmer
@@ -24,6 +25,7 @@ from sensor.block import Block
 Recording = (
     CsvRecording
     | EdfRecording
+    | MyoLogRecording
     | OpenBCIRecording
     | OpenSignalsRecording
     | ShimmerRecording
@@ -73,8 +75,8 @@ class Selected:
 
 
 def _text_kind(path: Path) -> str:
-    """Which text format a file is, by its first lines: "opensignals", "shimmer", "openbci"
-    or "csv"."""
+    """Which text format a file is, by its first lines: "opensignals", "shimmer", "openbci",
+    "myolog" or "csv"."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(HEAD_BYTES)
@@ -86,6 +88,8 @@ def _text_kind(path: Path) -> str:
         return "shimmer"
     if is_openbci(head):
         return "openbci"
+    if is_myo_log(head.decode("utf-8", errors="replace")):
+        return "myolog"
     return "csv"
 
 
@@ -99,8 +103,8 @@ def open_recording(
 
     A text file (``.txt``, ``.tsv``, ``.csv``) whose first line is OpenSignals' is read as an
     OpenSignals recording (``replay.opensignals``), one that starts as a Shimmer Consensys
-    export or an OpenBCI GUI recording as that (``replay.shimmer``, ``replay.openbci``),
-    any other as CSV. ``fs`` is the sampling rate of a
+    export, an OpenBCI GUI recording or a series of the UCI Myo gestures dataset as that
+    (``replay.shimmer``, ``replay.openbci``, ``replay.myolog``), any other as CSV. ``fs`` is the sampling rate of a
     CSV without a time column (one with a time column must agree with it); other files say
     their own.
 
@@ -128,6 +132,8 @@ def open_recording(
         return ShimmerRecording(p, signal, channels)
     if kind == "openbci":
         return OpenBCIRecording(p, signal, channels)
+    if kind == "myolog":
+        return MyoLogRecording(p, signal, channels)
     if text:
         rec = CsvRecording(p, signal, fs)
     elif p.suffix.lower() in (".hea", ".dat"):
@@ -136,7 +142,7 @@ def open_recording(
         raise ReplayError(
             p,
             f"unknown recording type {p.suffix or '(no suffix)'!r}; spasmwatch reads .csv, .tsv "
-            "and .txt (OpenSignals, Shimmer and OpenBCI files too), .edf, .bdf and WFDB .hea",
+            "and .txt (OpenSignals, Shimmer, OpenBCI and Myo log files too), .edf, .bdf and WFDB .hea",
         )
     if channels is None:
         return rec
