@@ -11,7 +11,8 @@ How a loss is sized depends on what the device sends:
 - a sequence number and a device clock (the open frame): exact;
 - a device clock only (Polar PMD): from the timestamps;
 - neither (the Myo armband): from the order of its four EMG characteristics for short losses,
-  and from the arrival times for long ones.
+  and from the arrival times for long ones, once the arrivals after the silence show a loss
+  rather than a host that was busy (``sensor.myo.MyoEmgDecoder``).
 
 After a link loss (:meth:`StreamDecoder.link_lost`) a short gap is emitted at once, so an
 episode in progress is closed as interrupted without waiting for the link to come back;
@@ -139,6 +140,10 @@ class StreamDecoder:
     def push(self, payload: bytes, arrival_ns: int, source: str = "") -> list[Block]:
         """Decode one notification (from characteristic ``source``); return its blocks."""
         raise NotImplementedError
+
+    def flush(self) -> list[Block]:
+        """The stream ended: whatever the decoder still holds (most hold nothing)."""
+        return []
 
     def link_lost(self, at_ns: int) -> list[Block]:
         """The link dropped: a short gap now (closing any episode in progress)."""

@@ -418,21 +418,29 @@ async def monitor(
             for item in batch:
                 if item is None:
                     done = True
+                    if source.decoder is not None:
+                        blocks.extend(source.decoder.flush())
                     break
                 decoder = source.decoder
                 if decoder is None:
                     continue
                 if item.kind == "down":
                     gap = decoder.link_lost(item.t_ns)
-                    if gap and not link_down:
+                    # Samples the decoder still held come first, then the gap.
+                    down_at = None
+                    for b in reversed(gap):
+                        if not b.lost.all():
+                            break
+                        down_at = b.start_index
+                    if down_at is not None and not link_down:
                         stats.link_losses += 1
                         link_down = True
-                        link_gap = (gap[0].start_index, None)
+                        link_gap = (down_at, None)
                         if session_start is not None:
                             if episode_log is not None:
-                                episode_log.signal_lost(at_index(gap[0].start_index), None, "link")
+                                episode_log.signal_lost(at_index(down_at), None, "link")
                             view.say(
-                                f"{at_index(gap[0].start_index).astimezone():%H:%M:%S}  "
+                                f"{at_index(down_at).astimezone():%H:%M:%S}  "
                                 "sensor disconnected: "
                                 "reconnecting (episodes in progress are closed as cut short)"
                             )

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sensor import myo, polar
+from sensor.block import Block, concat
 from sensor.errors import DecodeError
 from sensor.frame import encode_frame
 from sensor.stream import OpenFrameDecoder
@@ -144,12 +145,73 @@ def test_myo_skipped_characteristic_is_a_gap() -> None:
     assert [b.lost.all() for b in blocks] == [True, False]
     assert blocks[0].n_samples == 2
     assert dec.lost_frames == 1
-    # A long silence (1 s = 100 notifications) is sized by time, order keeping the remainder.
+    # A long silence (1 s = 100 notifications) is sized by time, order keeping the remainder:
+    # once the notifications after it keep coming as late, for HOLD_S.
     t += 10_000_000 + 1_000_000_000
-    blocks = dec.push(myo.encode(z), t, myo.EMG_CHARS[(3 + 99) % 4])
+    k = (3 + 99) % 4
+    assert dec.push(myo.encode(z), t, myo.EMG_CHARS[k]) == []
+    blocks = []
+    while not blocks:
+        t, k = t + 10_000_000, (k + 1) % 4
+        blocks = dec.push(myo.encode(z), t, myo.EMG_CHARS[k])
+    assert t - 1_010_000_000 >= myo.HOLD_S * 1e9
+    assert blocks[0].lost.all()
     assert blocks[0].n_samples == 2 * 99
+    assert not any(b.lost.any() for b in blocks[1:])
     with pytest.raises(DecodeError, match="not an EMG characteristic"):
         dec.push(myo.encode(z), t, "0000180f-0000-1000-8000-00805f9b34fb")
+
+
+def myo_stream(arrivals: list[int], chars: list[int]) -> tuple[myo.MyoEmgDecoder, list[Block]]:
+    """Notifications of counts 0, 1, 2... (each its place in the armband's stream, in both
+    samples and every channel) arriving at ``arrivals`` (ns) on the characteristics ``chars``."""
+    dec = myo.MyoEmgDecoder()
+    blocks = []
+    for a, c in zip(arrivals, chars, strict=True):
+        blocks += dec.push(
+            myo.encode(np.full((2, 8), c % 128, dtype=np.int8)), a, myo.EMG_CHARS[c % 4]
+        )
+    return dec, blocks + dec.flush()
+
+
+def test_a_host_busy_for_a_moment_is_not_a_loss() -> None:
+    # The host stalls for 100 ms and takes the ten queued notifications all at once: sized by
+    # the silence, 16 samples that were never lost went into the stream, and every sample
+    # after it came 80 ms late.
+    arrivals = [i * 10_000_000 for i in range(300)]
+    for i in range(100, 110):
+        arrivals[i] = 1_100_000_000 + (i - 100) * 100_000
+    dec, blocks = myo_stream(arrivals, list(range(300)))
+    b = concat(blocks)
+    assert b.n_samples == 600
+    assert not b.lost.any()
+    assert dec.lost_samples == 0
+    np.testing.assert_array_equal(b.samples[::2, 0], np.arange(300) % 128)
+
+
+def test_a_loss_longer_than_the_order_shows_is_sized_by_the_arrivals_after_it() -> None:
+    # Nine notifications lost (8 + 1: the order sees 1) at 100, then the stream goes on as
+    # before; and eight near the end, sized when the stream ends.
+    keep = [i for i in range(400) if not (100 <= i < 109 or 390 <= i < 398)]
+    dec, blocks = myo_stream([i * 10_000_000 for i in keep], keep)
+    b = concat(blocks)
+    assert b.n_samples == 800
+    assert np.flatnonzero(b.lost[::2]).tolist() == [*range(100, 109), *range(390, 398)]
+    np.testing.assert_array_equal(b.samples[~b.lost][::2, 0], np.array(keep) % 128)
+    assert dec.lost_frames == 17
+
+
+def test_a_link_lost_while_holding_places_the_held_notifications_first() -> None:
+    dec = myo.MyoEmgDecoder()
+    z = np.zeros((2, 8), dtype=np.int8)
+    for i in range(50):
+        dec.push(myo.encode(z), i * 10_000_000, myo.EMG_CHARS[i % 4])
+    assert dec.push(myo.encode(z), 600_000_000, myo.EMG_CHARS[50 % 4]) == []  # held
+    blocks = dec.link_lost(700_000_000)
+    data = [b for b in blocks if not b.lost.any()]
+    assert len(data) == 1
+    assert blocks[-1].lost.all()
+    assert blocks[-1].start_index == data[0].stop_index  # the link's gap after it
 
 
 # -- open frame and the link ---------------------------------------------------------------------
