@@ -36,7 +36,7 @@ from typing import IO
 import numpy as np
 import numpy.typing as npt
 
-from replay.errors import ReplayError
+from replay.errors import ReplayError, no_such_signals
 from replay.files import open_private
 from replay.timefmt import format_utc, parse_time
 from sensor.block import ACC, Block, sensor_groups
@@ -392,15 +392,28 @@ class DeviceRecording(TextRecording):
     """A device's own text format, opened with the channels to replay (None: the ones its
     format says are the signal's); ``_read_head`` reads what comes before the rows."""
 
+    #: What a format that holds sEMG only is called, for refusing ``--signal acc``; None if
+    #: it holds both.
+    emg_only: str | None = None
+
     def __init__(
         self, path: str | Path, signal: str, channels: Sequence[str] | None = None
     ) -> None:
+        if signal == ACC and self.emg_only:
+            raise ReplayError(path, f"{self.emg_only} replays as sEMG (--signal emg) only")
         super().__init__(path)
         with self._head():
             self._read_head(signal, channels)
 
     def _read_head(self, signal: str, wanted: Sequence[str] | None) -> None:
         raise NotImplementedError
+
+    def _asked(self, wanted: Sequence[str], names: Sequence[str]) -> list[str]:
+        """The channels asked for, each one of ``names``; else the error naming them."""
+        missing = [n for n in wanted if n not in names]
+        if missing:
+            raise ReplayError(self.path, no_such_signals(missing, list(names)))
+        return list(wanted)
 
 
 class CsvRecording(TextRecording):

@@ -12,8 +12,8 @@ So the value held at each 5 ms tick is taken, in counts (the recordings converte
 ``recordings/`` are made by the same function). Where the log has no row for longer than
 the flat run (0.1 s, what the detector reads as no signal at all), the ticks after that are
 lost samples. The cued gestures are the recording's truth (``truth``), as ``recordings/``
-has them. The file has no
-wall-clock start (``--start`` gives one).
+has them. Every channel is on the forearm, where the dataset's protocol put the armband. The
+file has no wall-clock start (``--start`` gives one).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from replay.csvio import DeviceRecording, RecordingInfo, read_end
-from replay.errors import ReplayError, no_such_signals
-from sensor.block import ACC, Block
+from replay.errors import ReplayError
+from sensor.block import Block
 
 #: The header every file of the dataset starts with.
 HEADER = ("time", *(f"channel{i}" for i in range(1, 9)), "class")
@@ -72,19 +72,13 @@ class MyoLogRecording(DeviceRecording):
         If the file cannot be read, naming the file and line.
     """
 
+    emg_only = "a Myo armband's log"
+
     def _read_head(self, signal: str, wanted: Sequence[str] | None) -> None:
-        if signal == ACC:
-            raise ReplayError(self.path, "a Myo armband's log replays as sEMG (--signal emg) only")
         self._fh.readline()  # the header (``is_myo_log`` read it)
         self._line = 1
         names = list(HEADER[1:-1])
-        if wanted is not None:
-            missing = [n for n in wanted if n not in names]
-            if missing:
-                raise ReplayError(self.path, no_such_signals(missing, names))
-            chosen = list(wanted)
-        else:
-            chosen = names
+        chosen = names if wanted is None else self._asked(wanted, names)
         self._columns = [1 + names.index(n) for n in chosen]
         self._pending = self._read_rows()
         if self._pending is None:
@@ -96,7 +90,8 @@ class MyoLogRecording(DeviceRecording):
             MYO_FS,
             None,
             {"device": "Myo armband", "conversion": "int8 counts held at each 5 ms tick"},
-            {},
+            # The dataset's protocol: the armband's eight sensors around the forearm.
+            dict.fromkeys(chosen, "forearm"),
         )
         self._t0 = float(self._pending[0][0, 0])
         self._next_tick = 0.0

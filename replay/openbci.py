@@ -31,8 +31,8 @@ import numpy as np
 import numpy.typing as npt
 
 from replay.csvio import DeviceRecording, RecordingInfo, read_end, with_gaps
-from replay.errors import ReplayError, no_such_signals
-from sensor.block import ACC, Block
+from replay.errors import ReplayError
+from sensor.block import Block
 
 #: The first line of every OpenBCI GUI recording.
 MAGIC = "%OpenBCI Raw EXG Data"
@@ -66,9 +66,9 @@ class OpenBCIRecording(DeviceRecording):
         If the file cannot be read, naming the file and line.
     """
 
+    emg_only = "an OpenBCI recording"
+
     def _read_head(self, signal: str, wanted: Sequence[str] | None) -> None:
-        if signal == ACC:
-            raise ReplayError(self.path, "an OpenBCI recording replays as sEMG (--signal emg) only")
         comments: dict[str, str] = {}
         header: str | None = None
         for raw in self._fh:
@@ -110,10 +110,7 @@ class OpenBCIRecording(DeviceRecording):
         self._seq = names.index("Sample Index")
         time_col = names.index("Timestamp")
         if wanted is not None:
-            missing = [n for n in wanted if n not in names]
-            if missing:
-                raise ReplayError(self.path, no_such_signals(missing, names))
-            chosen = list(wanted)
+            chosen = self._asked(wanted, names)
         else:
             chosen = [n for n in names if n.startswith("EXG Channel")]
         if not chosen:

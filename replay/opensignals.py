@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from replay.csvio import DeviceRecording, RecordingInfo, read_end, with_gaps
-from replay.errors import ReplayError, no_such_signals
+from replay.errors import ReplayError
 from replay.timefmt import parse_time
 from sensor.block import ACC, Block, sensor_groups
 from sensor.errors import SensorError
@@ -135,10 +135,7 @@ class OpenSignalsRecording(DeviceRecording):
                 self.path, "the header's 'label' names columns its 'column' does not list"
             )
         if wanted is not None:
-            absent = [w for w in wanted if w not in labels]
-            if absent:
-                raise ReplayError(self.path, no_such_signals(absent, labels))
-            names = list(wanted)
+            names = self._asked(wanted, labels)
         else:
             words = SENSOR_WORDS.get(signal, ())
             names = [

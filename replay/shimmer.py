@@ -40,7 +40,7 @@ from replay.csvio import (
     with_gaps,
     wrong_unit,
 )
-from replay.errors import ReplayError, no_such_signals
+from replay.errors import ReplayError
 from sensor.block import ACC, Block, sensor_groups
 from sensor.errors import SensorError
 
@@ -117,10 +117,7 @@ class ShimmerRecording(DeviceRecording):
             if n.endswith("_CAL") and "Timestamp" not in s
         }
         if wanted is not None:
-            missing = [n for n in wanted if n not in calibrated]
-            if missing:
-                raise ReplayError(self.path, no_such_signals(missing, list(calibrated)))
-            chosen = list(wanted)
+            chosen = self._asked(wanted, list(calibrated))
         elif signal == ACC:
             axes = [[f"{a}_{x}" for x in "XYZ"] for a in ACCELEROMETERS]
             chosen = next((c for c in axes if all(n in calibrated for n in c)), [])

@@ -74,6 +74,7 @@ def test_a_log_replays_as_its_converted_recording(
     assert rec.info.channels == tuple(f"channel{i}" for i in range(1, 9))
     assert rec.info.units == ("counts",) * 8
     assert rec.info.fs == 200.0
+    assert rec.info.locations == dict.fromkeys(rec.info.channels, "forearm")
     got = concat(list(rec.blocks()))
     assert not got.lost.any()
     # The last tick: the file's last time is at none.
@@ -102,7 +103,7 @@ def test_the_cli_replays_a_log_with_no_sample_lost_at_a_skipped_millisecond(
     rep = run_cli("replay", str(p))
     assert rep.returncode == 0, rep.stderr
     assert "without usable signal" not in rep.stdout
-    assert "spasm ended" in rep.stdout
+    assert "spasm ended     forearm (channel" in rep.stdout
 
 
 def test_where_the_log_stopped_the_ticks_after_the_flat_run_are_lost(tmp_path: Path) -> None:
