@@ -87,24 +87,36 @@ class FlagFramer:
 
     def reset(self) -> None:
         """Start again at frame 0."""
-        self._rest = np.zeros((0, self.n_columns), dtype=bool)
-        self._rest_any = False
+        self._left = 0  # samples waiting for the next call
+        self._rest: npt.NDArray[np.bool_] | None = None  # their flags, if any is flagged
 
     def process(self, flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
         """Per frame and column: True where ``at_least`` of the frame's samples are flagged."""
-        total = len(self._rest) + len(flags)
+        waited = self._left
+        total = waited + len(flags)
         n_frames = total // self.hop
-        left = total - n_frames * self.hop
-        if not self._rest_any and not flags.any():
-            self._rest = np.zeros((left, self.n_columns), dtype=bool)
+        self._left = total - n_frames * self.hop
+        if self._rest is None and not flags.any():
             return np.zeros((n_frames, self.n_columns), dtype=bool)
-        both = np.concatenate([self._rest, flags]) if len(self._rest) else flags
+        waiting = (
+            np.zeros((waited, self.n_columns), dtype=bool) if self._rest is None else self._rest
+        )
+        both = np.concatenate([waiting, flags]) if waited else flags
         used = n_frames * self.hop
-        self._rest = both[used:].copy()
-        self._rest_any = bool(self._rest.any())
+        rest = both[used:]
+        self._rest = rest.copy() if rest.any() else None
         counts = both[:used].reshape(n_frames, self.hop, self.n_columns).sum(axis=1)
         out: npt.NDArray[np.bool_] = counts >= self.at_least
         return out
+
+    def skip(self, n: int) -> bool:
+        """Take ``n`` samples none of which is flagged, without the frames' flags: True when
+        none of them can be flagged (no sample waiting was); False, taking nothing, when
+        :meth:`process` must be called instead."""
+        if self._rest is not None:
+            return False
+        self._left = (self._left + n) % self.hop
+        return True
 
 
 class MovingQuantile:

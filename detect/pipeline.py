@@ -422,7 +422,11 @@ class Pipeline:
                     self._at_floor_n = int((counts[-1] - counts[len(at_floor) - 1]).sum())
                     flat = flat & (2 * within <= m)
                 power = np.maximum(power, floor)
-        if self._stall_samples:
+        if stalled is not None and not stalled.any():
+            stalled = None
+        if self._stall_samples and not (
+            stalled is None and self._stall_framer.skip(block.n_samples)
+        ):
             if stalled is None:
                 stalled = np.zeros(block.n_samples, dtype=bool)
             stall = self._stall_framer.process(stalled[:, None])[:, 0]
