@@ -26,7 +26,9 @@ FLOORS = {
     # A strong burst, then a weaker hold: two episodes each before the release waited.
     "flexor-25dB": 0.9,
     "myo_forearm_s01_series1": 0.9,
-    "myo_forearm_s01_series2": 0.85,
+    # The issue's target for the real Myo series; 1.000 since a stall of every channel at
+    # once is bridged (0.952 before: each stall cut a gesture, one into two episodes).
+    "myo_forearm_s01_series2": 0.95,
     # Both begin with a contraction in the detector's first 3 s (the filters settle, then the
     # rest is learnt), found once the rest after it is seen: without that, 14 of the 15 cycles
     # and 5 of the 9 bursts.
@@ -54,12 +56,11 @@ def test_f1_floor(results: dict[str, bench.Result], name: str) -> None:
 SIMULATED = [n for n in sorted(FLOORS) if not n.startswith(("myo", "biceps"))]
 
 
-def test_few_false_episodes_and_a_prompt_start_on_the_simulated_cases(
-    results: dict[str, bench.Result],
-) -> None:
-    # The issue's targets: at most 2 false episodes an hour; the live start reported within
-    # the minimum duration + 250 ms (median over the cases).
-    for name in SIMULATED:
+def test_few_false_episodes_and_a_prompt_start(results: dict[str, bench.Result]) -> None:
+    # The issue's targets: at most 2 false episodes an hour (every case, the real recordings
+    # too); the live start reported within the minimum duration + 250 ms (median over the
+    # simulated cases: the real ones' labels are cues, not onsets).
+    for name in sorted(FLOORS):
         r = results[name]
         assert r.false_per_h is not None
         assert r.false_per_h <= 2.0, bench.table_row(r)
