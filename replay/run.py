@@ -104,9 +104,9 @@ def open_recording(
     A text file (``.txt``, ``.tsv``, ``.csv``) whose first line is OpenSignals' is read as an
     OpenSignals recording (``replay.opensignals``), one that starts as a Shimmer Consensys
     export, an OpenBCI GUI recording or a series of the UCI Myo gestures dataset as that
-    (``replay.shimmer``, ``replay.openbci``, ``replay.myolog``), any other as CSV. ``fs`` is the sampling rate of a
-    CSV without a time column (one with a time column must agree with it); other files say
-    their own.
+    (``replay.shimmer``, ``replay.openbci``, ``replay.myolog``), any other as CSV. ``fs``
+    is the sampling rate of a CSV without a time column (one with a time column must agree
+    with it); other files say their own.
 
     Raises
     ------
