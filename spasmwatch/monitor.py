@@ -51,6 +51,9 @@ COALESCE_S = 0.01
 BATCH_FRAMES = 4096
 #: How often the view and the alerts are refreshed when nothing arrives, s.
 TICK_S = 0.25
+#: After a stop, the source has this long to close its stream (a BLE wearable is told to
+#: stop sending and disconnected) before it is cancelled, s.
+STOP_WAIT_S = 10.0
 
 
 @dataclass
@@ -392,102 +395,116 @@ async def monitor(
             )
         )
 
+    def take(batch: list[Item | None]) -> bool:
+        """Decode a batch of items and run the pipeline on it; True once the stream ended."""
+        nonlocal pipeline, link_down, link_gap, last_frame
+        blocks: list[Block] = []
+        resumed_at: int | None = None
+        ended = False
+        for item in batch:
+            if item is None:
+                ended = True
+                if source.decoder is not None:
+                    blocks.extend(source.decoder.flush())
+                break
+            decoder = source.decoder
+            if decoder is None:
+                continue
+            if item.kind == "down":
+                gap = decoder.link_lost(item.t_ns)
+                # Samples the decoder still held come first, then the gap.
+                down_at = None
+                for b in reversed(gap):
+                    if not b.lost.all():
+                        break
+                    down_at = b.start_index
+                if down_at is not None and not link_down:
+                    stats.link_losses += 1
+                    link_down = True
+                    link_gap = (down_at, None)
+                    if session_start is not None:
+                        if episode_log is not None:
+                            episode_log.signal_lost(at_index(down_at), None, "link")
+                        view.say(
+                            f"{at_index(down_at).astimezone():%H:%M:%S}  "
+                            "sensor disconnected: "
+                            "reconnecting (episodes in progress are closed as cut short)"
+                        )
+                blocks.extend(gap)
+                continue
+            if item.kind != "data":
+                continue
+            try:
+                got = decoder.push(item.payload, item.t_ns, item.source)
+            except DecodeError as exc:
+                stats.decode_errors += 1
+                log.warning("%s", exc)
+                continue
+            if link_down and got:
+                link_down = False
+                resumed_at = next((b.start_index for b in got if not b.lost.all()), None)
+                if link_gap is not None:
+                    link_gap = (link_gap[0], resumed_at)
+            blocks.extend(got)
+            stats.frames += 1
+        if blocks:
+            last_frame = time.monotonic()
+            if pipeline is None:
+                pipeline = start(blocks[0])
+            assert session_start is not None
+            if episode_log is not None:
+                for b in blocks:
+                    if b.lost.any() and not _within(b.start_index, link_gap):
+                        # Frames lost on the way (not a lost link): one row per gap block.
+                        lost_start = at_index(b.start_index)
+                        episode_log.signal_lost(
+                            lost_start,
+                            lost_start + timedelta(seconds=b.n_samples / stats.fs),
+                            "packets",
+                            samples=int(np.count_nonzero(b.lost)),
+                        )
+                if resumed_at is not None:
+                    episode_log.signal_back(at_index(resumed_at), "link")
+            if resumed_at is not None:
+                view.say(f"{at_index(resumed_at).astimezone():%H:%M:%S}  sensor back: streaming")
+            if recorder is not None:
+                for b in blocks:
+                    recorder.write(b)
+            handle(pipeline.process(concat(blocks)))
+            stats.samples = blocks[-1].stop_index
+        return ended
+
+    # A stop (Ctrl-C, --seconds) ends the session as the end of the stream does: the source
+    # is told and closes its stream, and what is still on its way (queued frames, what the
+    # decoder holds) is taken in before the pipeline is flushed.
+    deadline: float | None = None  # set by a stop: the source's stream has until then to end
     try:
         done = False
         while not done:
             get = asyncio.ensure_future(queue.get())
-            halt = asyncio.ensure_future(stop.wait())
+            halt = asyncio.ensure_future(stop.wait()) if deadline is None else None
             finished, _ = await asyncio.wait(
-                {get, halt}, timeout=TICK_S, return_when=asyncio.FIRST_COMPLETED
+                {get} if halt is None else {get, halt},
+                timeout=TICK_S,
+                return_when=asyncio.FIRST_COMPLETED,
             )
+            if halt is not None:
+                halt.cancel()
             if get not in finished:
                 get.cancel()
-                halt.cancel()
-                if halt in finished:
+                now = time.monotonic()
+                if halt is not None and halt in finished:
+                    deadline = now + STOP_WAIT_S
+                elif deadline is not None and now >= deadline:
                     break
-                check(time.monotonic())
+                check(now)
                 continue
-            halt.cancel()
             batch = [get.result()]
             if batch[0] is not None:
                 await asyncio.sleep(COALESCE_S)
             while not queue.empty() and len(batch) < BATCH_FRAMES:
                 batch.append(queue.get_nowait())
-            blocks: list[Block] = []
-            resumed_at: int | None = None
-            for item in batch:
-                if item is None:
-                    done = True
-                    if source.decoder is not None:
-                        blocks.extend(source.decoder.flush())
-                    break
-                decoder = source.decoder
-                if decoder is None:
-                    continue
-                if item.kind == "down":
-                    gap = decoder.link_lost(item.t_ns)
-                    # Samples the decoder still held come first, then the gap.
-                    down_at = None
-                    for b in reversed(gap):
-                        if not b.lost.all():
-                            break
-                        down_at = b.start_index
-                    if down_at is not None and not link_down:
-                        stats.link_losses += 1
-                        link_down = True
-                        link_gap = (down_at, None)
-                        if session_start is not None:
-                            if episode_log is not None:
-                                episode_log.signal_lost(at_index(down_at), None, "link")
-                            view.say(
-                                f"{at_index(down_at).astimezone():%H:%M:%S}  "
-                                "sensor disconnected: "
-                                "reconnecting (episodes in progress are closed as cut short)"
-                            )
-                    blocks.extend(gap)
-                    continue
-                if item.kind != "data":
-                    continue
-                try:
-                    got = decoder.push(item.payload, item.t_ns, item.source)
-                except DecodeError as exc:
-                    stats.decode_errors += 1
-                    log.warning("%s", exc)
-                    continue
-                if link_down and got:
-                    link_down = False
-                    resumed_at = next((b.start_index for b in got if not b.lost.all()), None)
-                    if link_gap is not None:
-                        link_gap = (link_gap[0], resumed_at)
-                blocks.extend(got)
-                stats.frames += 1
-            if blocks:
-                last_frame = time.monotonic()
-                if pipeline is None:
-                    pipeline = start(blocks[0])
-                assert session_start is not None
-                if episode_log is not None:
-                    for b in blocks:
-                        if b.lost.any() and not _within(b.start_index, link_gap):
-                            # Frames lost on the way (not a lost link): one row per gap block.
-                            lost_start = at_index(b.start_index)
-                            episode_log.signal_lost(
-                                lost_start,
-                                lost_start + timedelta(seconds=b.n_samples / stats.fs),
-                                "packets",
-                                samples=int(np.count_nonzero(b.lost)),
-                            )
-                    if resumed_at is not None:
-                        episode_log.signal_back(at_index(resumed_at), "link")
-                if resumed_at is not None:
-                    view.say(
-                        f"{at_index(resumed_at).astimezone():%H:%M:%S}  sensor back: streaming"
-                    )
-                if recorder is not None:
-                    for b in blocks:
-                        recorder.write(b)
-                handle(pipeline.process(concat(blocks)))
-                stats.samples = blocks[-1].stop_index
+            done = take(batch)
             now = time.monotonic()
             if (
                 now - last_check >= TICK_S
@@ -501,14 +518,20 @@ async def monitor(
             ):
                 episode_log.heartbeat(clock())
                 last_beat = now
-        if done:
-            # The stream ended: its last moments are judged too (between two ticks they were
-            # not yet, so a battery that ran low in them went unsaid when the machine was busy).
-            check(time.monotonic())
+        if not done:
+            # The source did not end its stream in time: what it queued, then the end.
+            rest: list[Item | None] = []
+            while not queue.empty():
+                rest.append(queue.get_nowait())
+            take([*rest, None])
+        # The stream's last moments are judged too (between two ticks they were not yet, so
+        # a battery that ran low in them went unsaid when the machine was busy).
+        check(time.monotonic())
     finally:
         stop.set()
+        wait_s = STOP_WAIT_S if deadline is None else max(0.0, deadline - time.monotonic())
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(producer, 10.0)
+            await asyncio.wait_for(producer, wait_s)
         if not producer.done():
             producer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

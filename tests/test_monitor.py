@@ -414,3 +414,66 @@ def test_a_detached_electrode_is_logged_as_unusable_signal(tmp_path: Path) -> No
     # Seen from the first check after 1 s of flat signal, back-dated to where it began; closed
     # at the first check after it ends (checks come every 0.25 s, 1.25 s of signal here).
     assert 6.0 - 0.1 <= float(rows[0][2]) <= 6.0 + 1.5  # type: ignore[arg-type]
+
+
+def test_a_stop_takes_in_what_is_still_on_its_way() -> None:
+    """A stop (Ctrl-C, ``--seconds``) ends the session as the end of the stream does: what
+    the Myo decoder holds after a silence, and what the wearable still sends while it is
+    told to stop, are taken in before the pipeline is flushed."""
+    import asyncio
+    import io
+
+    import numpy as np
+
+    from detect.config import DetectorConfig
+    from sensor import myo
+    from sensor.ble import Item
+    from sensor.myo import MyoEmgDecoder
+    from spasmwatch.monitor import monitor
+    from spasmwatch.settings import Settings
+    from spasmwatch.view import PlainView
+
+    rng = np.random.default_rng(5)
+    period_ns = 10_000_000  # one notification (2 samples at 200 Hz) every 10 ms
+    # Notifications 100-107 are lost; 108-110 come after the silence and are held until
+    # later arrivals size it; 111-112 come after the stop, before the wearable disconnects.
+    before = [i for i in range(111) if not 100 <= i < 108]
+    after = [111, 112]
+    stop = asyncio.Event()
+
+    def note(i: int) -> Item:
+        counts = rng.integers(-6, 7, (2, 8)).astype(np.int8)
+        return Item("data", i * period_ns, myo.encode(counts), myo.EMG_CHARS[i % 4])
+
+    class Armband:
+        kind, device, state = "test", "a Myo armband", "streaming"
+        decoder = MyoEmgDecoder()
+        battery = None
+
+        async def run(self, queue: asyncio.Queue[Item | None], _stop: asyncio.Event) -> None:
+            for i in before:
+                await queue.put(note(i))
+            while not queue.empty():  # taken in: the last three are held by the decoder
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)
+            stop.set()
+            await asyncio.sleep(0.3)  # told to stop, the armband still sends
+            for i in after:
+                await queue.put(note(i))
+            await queue.put(None)
+
+    source = Armband()
+    stats = asyncio.run(
+        monitor(
+            source,
+            lambda _kind: DetectorConfig(),
+            None,
+            PlainView(io.StringIO()),
+            settings=Settings(),
+            location_of=lambda _name: "forearm",
+            stop=stop,
+        )
+    )
+    assert stats.samples == 2 * 113
+    assert stats.lost_samples == 2 * 8
+    assert stats.frames == len(before) + len(after)

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import signal
+from test_pipeline import split
 
 from detect import DetectorConfig, Pipeline, detect
 from detect.detector import MAX_TYPE_WINDOWS
 from sensor.block import Block
-from tests.test_pipeline import split
 
 FS = 1000.0
 
@@ -160,8 +160,9 @@ def test_the_quiet_frame_fast_path_changes_nothing(monkeypatch: pytest.MonkeyPat
     # The detector takes quiet frames through a tight loop of its own; with that loop off
     # (every frame the long way) the episodes and the state it ends with must be the same,
     # to the bit.
+    from test_pipeline import WHOLE
+
     from detect.detector import ChannelDetector
-    from tests.test_pipeline import WHOLE
 
     cases = [(WEAK_CLONUS, "left calf"), (TONIC_THEN_CLONUS, "left calf"), (WHOLE, "lower back")]
     state = ("baseline_db", "spread_db", "_rest_p", "_wsum")
