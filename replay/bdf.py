@@ -463,6 +463,45 @@ def _segments(path: Path, head: EdfHeader, per_signal: int) -> npt.NDArray[np.in
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
+#: The signal types of EDF+ labels: a label's first word in the specification's standard
+#: texts ("EMG RAT", "EEG Fpz-Cz", "Resp oro-nasal"; Kemp and Olivan 2003), and the ones
+#: MNE also reads there.
+EDF_TYPES = frozenset(
+    {
+        *("EEG", "ECG", "EOG", "ERG", "EMG", "MEG", "MCG", "EP"),
+        *("TEMP", "RESP", "SAO2", "LIGHT", "SOUND", "EVENT"),
+        *("SEEG", "ECOG", "DBS", "BIO", "MISC", "STIM"),
+    }
+)
+#: Physical dimensions of a voltage.
+VOLTS = frozenset({"V", "mV", "uV", "nV"})
+
+
+def edf_type(label: str) -> str | None:
+    """The EDF+ signal type a label names (``"EMG"`` for ``"EMG LAT"``), else None."""
+    parts = label.split(maxsplit=1)
+    kind = parts[0].upper() if len(parts) == 2 else ""
+    return kind if kind in EDF_TYPES else None
+
+
+def semg_signals(labels: dict[int, str], dims: dict[int, str]) -> list[int]:
+    """The signals (index: label, index: dimension) an sEMG replay takes when none are chosen.
+
+    A sleep study or any polygraph holds EEG, EOG, ECG, breathing and oxygen beside its
+    sEMG, and every one of them read as sEMG would be a stream of false spasms. So: the
+    signals whose EDF+ label says EMG, when there are any; else those whose label names no
+    other type, and of those, when some are in volts, only those (breathing belts, oxygen
+    saturation and temperature are not); a file that says nothing replays whole.
+    """
+    types = {i: edf_type(lab) for i, lab in labels.items()}
+    emg = [i for i, t in types.items() if t == "EMG"]
+    if emg:
+        return emg
+    untyped = [i for i, t in types.items() if t is None]
+    volts = [i for i in untyped if dims[i] in VOLTS]
+    return volts or untyped
+
+
 class EdfRecording:
     """An EDF, EDF+, BDF or BDF+ file read in chunks through MNE (never whole).
 
@@ -471,7 +510,8 @@ class EdfRecording:
     writes them: ``spasm <channel> <type>``) are the recording's episodes. In a
     discontinuous file (EDF+D, BDF+D: a recorder paused), the time between records is lost
     samples, as a dropped link is; MNE alone would join the records end to end and shift
-    every later time.
+    every later time. With no ``channels`` chosen, an sEMG replay takes the file's sEMG
+    signals (:func:`semg_signals`) and names the others in ``left_out``.
     """
 
     CHUNK_S = 10.0
@@ -497,7 +537,15 @@ class EdfRecording:
         # "EMG-0" and "EMG-1"), so each channel can be chosen and is named once.
         names = dict(zip(signals, _unique([labels[i] for i in signals]), strict=True))
         data = signals
-        if channels is not None:
+        if channels is None and signal == "emg":
+            data = semg_signals({i: labels[i] for i in signals}, {i: dims[i] for i in signals})
+            if not data:
+                kinds = ", ".join(names[i] for i in signals)
+                raise ReplayError(
+                    self.path,
+                    f"no sEMG signal: its labels say {kinds}; choose signals with --channels",
+                )
+        elif channels is not None:
             by_name = {name: i for i, name in names.items()}
             missing = [n for n in channels if n not in by_name]
             if missing:
@@ -523,6 +571,8 @@ class EdfRecording:
                 raise ReplayError(self.path, f"cannot read: {exc}") from exc
         self.fs = float(self.raw.info["sfreq"])
         self.channels = tuple(names[i] for i in data)
+        #: Signals of the file not replayed, none being chosen: not sEMG by label or unit.
+        self.left_out = () if channels else tuple(names[i] for i in signals if i not in data)
         self._picks = [included.index(i) for i in data]  # MNE keeps the file's order
         self.units = tuple(dims[i] or "au" for i in data)
         self._scale = np.asarray(self.raw._raw_extras[0]["units"], dtype=np.float64)[self._picks]
@@ -689,7 +739,9 @@ __all__ = [
     "EdfHeader",
     "EdfRecording",
     "WfdbRecording",
+    "edf_type",
     "read_header",
     "record_seconds",
     "repair",
+    "semg_signals",
 ]

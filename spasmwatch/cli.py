@@ -339,6 +339,13 @@ def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
             f"whole record. 'spasmwatch repair {args.file}' makes it whole for other tools.",
             file=sys.stderr,
         )
+    left_out = getattr(recording, "left_out", ())
+    if left_out:
+        print(
+            f"note: replaying the sEMG signals {', '.join(info.channels)}; left out "
+            f"{', '.join(left_out)} (choose others with --channels)",
+            file=sys.stderr,
+        )
     start = args.start or info.start
     if args.db and start is None:
         raise UsageError(
@@ -747,8 +754,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--channels",
         type=_names,
-        help="the signals to replay, by name, comma-separated (default: all; an EDF of a "
-        "sleep study holds EEG, ECG and others beside the leg sEMG)",
+        help="the signals to replay, by name, comma-separated (default: all; from an EDF or "
+        "BDF, its sEMG signals: by label, as EDF+ types them, else by unit)",
     )
     r.add_argument(
         "--fs",

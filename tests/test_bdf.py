@@ -212,7 +212,13 @@ def sleep_study(path: Path) -> None:
 def test_a_sleep_studys_leg_channel_replays_on_its_own(tmp_path: Path) -> None:
     p = tmp_path / "psg.edf"
     sleep_study(p)
-    everything = run_cli("replay", str(p))
+    # Nothing chosen: the leg alone, the only signal in volts whose label names no other
+    # type (the EEG's says EEG; the breathing belt has no unit).
+    found = run_cli("replay", str(p), "--json")
+    assert found.returncode == 0, found.stderr
+    assert [json.loads(line)["channel"] for line in found.stdout.splitlines()] == ["Leg L"]
+    assert "replaying the sEMG signals Leg L; left out EEG C3-M2, Thor" in found.stderr
+    everything = run_cli("replay", str(p), "--channels", "EEG C3-M2,Leg L,Thor")
     assert everything.returncode == 1
     assert everything.stderr.strip().count("\n") == 0
     assert "(EEG C3-M2 512 Hz; Leg L 256 Hz; Thor 32 Hz)" in everything.stderr
@@ -231,6 +237,58 @@ def test_a_sleep_studys_leg_channel_replays_on_its_own(tmp_path: Path) -> None:
     wrong = run_cli("replay", str(p), "--channels", "Leg R")
     assert wrong.returncode == 1
     assert "no signal named 'Leg R'; it has EEG C3-M2, Leg L, Thor" in wrong.stderr
+
+
+def test_a_polygraph_replays_the_signals_its_labels_call_emg(tmp_path: Path) -> None:
+    """A polysomnograph's EDF+ at one rate: EEG, EOG, ECG, breathing and oxygen beside the
+    chin and leg sEMG, labelled by the EDF+ standard texts. Read as sEMG, the EEG's arousal,
+    the eye movements and every heartbeat were spasms."""
+    import edfio
+
+    fs, seconds = 256, 60
+    n = fs * seconds
+    t = np.arange(n) / fs
+    rng = np.random.default_rng(11)
+    eeg = rng.standard_normal(n) * 20.0
+    eeg[10 * fs : 14 * fs] *= 8  # an arousal
+    eog = np.where((t % 7) < 0.4, 150.0, 0.0) + rng.standard_normal(n) * 5.0  # eye movements
+    ecg = 800.0 * np.exp(-(((t % 0.9) - 0.45) ** 2) / 2e-4)  # a QRS every 0.9 s
+    chin = rng.standard_normal(n) * 3.0
+    leg = rng.standard_normal(n) * 2.0
+    leg[30 * fs : 34 * fs] *= 20  # one 4 s contraction of the left leg
+    signals = [
+        edfio.EdfSignal(eeg, fs, label="EEG Fpz-Cz", physical_dimension="uV"),
+        edfio.EdfSignal(eog, fs, label="EOG horizontal", physical_dimension="uV"),
+        edfio.EdfSignal(ecg, fs, label="ECG II", physical_dimension="uV"),
+        edfio.EdfSignal(chin, fs, label="EMG Chin", physical_dimension="uV"),
+        edfio.EdfSignal(leg, fs, label="EMG LAT", physical_dimension="uV"),
+        edfio.EdfSignal(np.sin(2 * np.pi * 0.25 * t), fs, label="Resp chest"),
+        edfio.EdfSignal(np.full(n, 96.0), fs, label="SaO2", physical_dimension="%"),
+    ]
+    p = tmp_path / "psg.edf"
+    edfio.Edf(signals).write(p)
+    out = run_cli("replay", str(p), "--json")
+    assert out.returncode == 0, out.stderr
+    (ep,) = [json.loads(line) for line in out.stdout.splitlines()]
+    assert ep["channel"] == "EMG LAT"
+    assert abs(ep["start"] - 30) < 0.2
+    assert (
+        "replaying the sEMG signals EMG Chin, EMG LAT; "
+        "left out EEG Fpz-Cz, EOG horizontal, ECG II, Resp chest, SaO2"
+    ) in out.stderr
+    # Chosen by name, any signal replays as before.
+    eeg_out = run_cli("replay", str(p), "--channels", "EEG Fpz-Cz", "--json")
+    assert eeg_out.returncode == 0, eeg_out.stderr
+    assert "left out" not in eeg_out.stderr
+    # A file whose labels name no sEMG says so.
+    q = tmp_path / "eeg.edf"
+    edfio.Edf(signals[:3]).write(q)
+    none = run_cli("replay", str(q))
+    assert none.returncode == 1
+    assert none.stderr.strip() == (
+        f"spasmwatch: error: {q}: no sEMG signal: its labels say EEG Fpz-Cz, EOG horizontal, "
+        "ECG II; choose signals with --channels"
+    )
 
 
 def test_latin1_labels_and_the_micro_sign_are_read_as_other_tools_write_them(
