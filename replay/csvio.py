@@ -15,6 +15,9 @@ The contract (also in the README):
   a time column named ``t``, ``timestamp`` or ``elapsed time`` and in milliseconds when its
   name says so (``time (ms)``, ``time_ms``, Delsys' ``X[s]``), and a unit in a column's name
   (``EMG (mV)``, ``Acceleration x (m/s^2)``: read in g), which wins over ``# units:``;
+- a first column counting samples (``sample``, ``index``, ``n``) is timed by the rate given,
+  and a time column of ISO-8601 dates and times (``2026-11-20 22:00:00.125``) from its first
+  row, whose stamp is the start;
 - a lost sample (a dropped notification) is a row with its time and every other field empty
   (``12.345,,``), so a replay sees the same gaps the live monitor saw; every other field NaN
   (``12.345,nan,nan``, as pandas and other tools write a gap) is read the same way.
@@ -22,6 +25,7 @@ The contract (also in the README):
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import math
@@ -29,7 +33,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -66,7 +70,10 @@ def normal_unit(text: str) -> str:
 #: Field separators a header may use (the one it holds most of; ties in this order).
 SEPARATORS = (",", ";", "\t")
 #: Names of the time column (case ignored). "x" only with a unit of time: Delsys' "X[s]".
-TIME_NAMES = ("time", "t", "timestamp", "elapsed time")
+TIME_NAMES = ("time", "t", "timestamp", "elapsed time", "datetime")
+#: Names of a column that counts samples instead of timing them (case ignored): with the
+#: rate given, sample ``n`` is at ``n / fs``, and numbers it skips are lost samples.
+INDEX_NAMES = ("sample", "samples", "sample number", "sample no", "sample #", "index", "n")
 #: Units a time column may name, in seconds.
 TIME_UNITS = {
     "s": 1.0,
@@ -137,6 +144,17 @@ def rate_comment(comments: dict[str, str]) -> float | None:
         if m and float(m.group()) > 0:
             return float(m.group())
     return None
+
+
+def _iso_time(text: str) -> datetime | None:
+    """A time column's value as a date and time (``2026-11-20T22:00:00.125``, or with a space
+    for the ``T``, as loggers and spreadsheets write it), else None."""
+    if len(text) < 16 or text[4:5] != "-":
+        return None
+    try:
+        return datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" else text)
+    except ValueError:
+        return None
 
 
 def _is_number(text: str) -> bool:
@@ -471,8 +489,20 @@ class CsvRecording(TextRecording):
         header = [h.strip().strip('"').strip() for h in header_line.split(self._sep)]
         time_scale = time_column(header[0])
         # No time column: the rate is given (--fs, or a comment), and sample i is at i / fs.
-        self._timeless = time_scale is None
         self._rate = given_fs if given_fs is not None else rate_comment(comments)
+        if time_scale is None and header[0].lower() in INDEX_NAMES:
+            # A column counting samples: timed by the rate given.
+            if self._rate is None:
+                raise ReplayError(
+                    self.path,
+                    f"column {header[0]!r} counts samples but does not time them: give the "
+                    "sampling rate with --fs, or a '# sampling rate: <Hz>' line",
+                    self._line,
+                )
+            time_scale = 1.0 / self._rate
+        self._timeless = time_scale is None
+        #: The first row's date and time, when the time column holds dates and times.
+        self._t0: datetime | None = None
         first_row: str | None = None
         if time_scale is None:
             if self._rate is None:
@@ -556,6 +586,9 @@ class CsvRecording(TextRecording):
             fs = self._rate
         else:
             fs = self._time_rate(self._pending[0][:RATE_ROWS, 0], header[0], given_fs)
+        if start is None and self._t0 is not None:
+            t0 = self._t0
+            start = (t0.astimezone() if t0.tzinfo is None else t0).astimezone(UTC)
         where = comments.get("location")
         locations = {c: where for c in channels} if where else {}
         self.info = RecordingInfo(self.path, channels, tuple(units), fs, start, comments, locations)
@@ -628,9 +661,21 @@ class CsvRecording(TextRecording):
                 s = "0" + sep + s  # a time field, so a row reads as in a file with one
             if first:
                 comma = self._decimal_comma = sep != "," and "," in s
+                if comma:
+                    s = s.replace(",", ".")
+                if not timeless:
+                    self._t0 = _iso_time(s.split(sep, 1)[0])
                 first = False
-            if comma:
+            elif comma:
                 s = s.replace(",", ".")
+            if self._t0 is not None:
+                # Seconds from the first row; a value that is no date and time (or one with a
+                # zone where the first had none) stays as it is: a field that is not a number.
+                when, cut, rest = s.partition(sep)
+                t = _iso_time(when)
+                with contextlib.suppress(TypeError):
+                    if t is not None:
+                        s = repr((t - self._t0).total_seconds()) + cut + rest
             if s.endswith(empty) and s.count(sep) == width - 1:
                 lost_rows.append(len(lines))
                 s = s[: -len(empty)] + zeros

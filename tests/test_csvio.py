@@ -66,7 +66,8 @@ def test_micro_is_read_however_it_is_written(tmp_path: Path, written: str) -> No
     [
         ("", r"x.csv:0: no header row"),
         ("time\n0\n1\n", r"x.csv:1: header must start with the time"),
-        ("sample,a\n0,1\n1,2\n", r"x.csv:1: no time column .* give --fs"),
+        ("sample,a\n0,1\n1,2\n", r"x.csv:1: column .sample. counts samples .* --fs"),
+        ("reading,a\n0,1\n1,2\n", r"x.csv:1: no time column .* give --fs"),
         ("# fs: 0\n1\n2\n", r"x.csv:2: no time column .* give --fs"),
         ("# fs: 100\na,b\n0,1\n1\n", r"x.csv:4: 1 fields, the header has 2"),
         ("# fs: 100\n1,2\n3,x\n", r"x.csv:3: field 2 is not a number: 'x'"),
@@ -331,4 +332,65 @@ def test_rows_missing_from_the_time_column_are_lost_samples_in_their_place(
     assert said == ["1 sample lost", "3 samples lost", "40 samples lost"]
     write(p, f"time,calf\n{rows.replace('0.012,', '0.0125,', 1)}")
     with pytest.raises(ReplayError, match=r"dropped.csv:7: time 0.0125 s breaks uniform sampling"):
+        list(open_recording(p, "emg").blocks())
+
+
+def test_a_column_counting_samples_is_timed_by_the_rate_given(tmp_path: Path) -> None:
+    """A microcontroller's log numbers its samples: with the rate, sample n is at n / fs,
+    numbers it skips are lost samples in their place, and the count is no channel."""
+    x = np.arange(2000) % 13 + 0.5
+    keep = np.ones(2000, dtype=bool)
+    keep[[7, 900, 901]] = False
+    rows = "".join(f"{i + 100},{x[i]},{-x[i]}\n" for i in np.flatnonzero(keep))
+    p = write(tmp_path / "mcu.csv", f"sample,left,right\n{rows}")
+    with pytest.raises(ReplayError, match=r"mcu.csv:1: column 'sample' counts samples but does"):
+        open_recording(p, "emg")
+    rec = open_recording(p, "emg", fs=500.0)
+    assert rec.info.channels == ("left", "right")
+    assert rec.info.fs == 500.0
+    b = concat(list(rec.blocks()))
+    assert b.n_samples == 2000
+    np.testing.assert_array_equal(b.lost, ~keep)
+    np.testing.assert_array_equal(b.samples[keep, 0], x[keep])
+    commented = write(tmp_path / "commented.csv", f"# sampling rate: 500\nIndex,left,right\n{rows}")
+    np.testing.assert_array_equal(
+        concat(list(open_recording(commented, "emg").blocks())).lost, b.lost
+    )
+
+
+@pytest.mark.parametrize(
+    ("stamp", "start"),
+    [
+        ("%Y-%m-%dT%H:%M:%S.%fZ", datetime(2026, 11, 20, 22, 0, tzinfo=UTC)),
+        ("%Y-%m-%d %H:%M:%S.%f+01:00", datetime(2026, 11, 20, 21, 0, tzinfo=UTC)),
+        ("%Y-%m-%d %H:%M:%S.%f", datetime(2026, 11, 20, 22, 0).astimezone().astimezone(UTC)),
+    ],
+)
+def test_a_time_column_of_dates_and_times_times_the_samples_and_the_start(
+    tmp_path: Path, stamp: str, start: datetime
+) -> None:
+    """Loggers and phone apps stamp each row with its date and time: the samples are read as
+    with seconds, lost rows included, and the first stamp is the recording's start (local
+    time unless the stamp names a zone)."""
+    from datetime import timedelta
+
+    t0 = datetime(2026, 11, 20, 22, 0)
+    x = np.arange(3000) % 7 + 0.25
+    keep = np.ones(3000, dtype=bool)
+    keep[1500:1510] = False
+    rows = "".join(
+        f"{(t0 + timedelta(milliseconds=2 * int(i))).strftime(stamp)},{x[i]}\n"
+        for i in np.flatnonzero(keep)
+    )
+    p = write(tmp_path / "stamped.csv", f"timestamp,calf\n{rows}")
+    rec = open_recording(p, "emg")
+    assert rec.info.fs == pytest.approx(500.0)
+    assert rec.info.start == start
+    b = concat(list(rec.blocks()))
+    np.testing.assert_array_equal(b.lost, ~keep)
+    np.testing.assert_array_equal(b.samples[keep, 0], x[keep])
+    bad = rows.splitlines()
+    bad[99] = "20 Nov 2026 22:00:00.198," + bad[99].split(",")[1]
+    write(p, "timestamp,calf\n" + "\n".join(bad) + "\n")
+    with pytest.raises(ReplayError, match=r"stamped.csv:101: field 1 is not a number"):
         list(open_recording(p, "emg").blocks())
