@@ -79,7 +79,12 @@ class EcgConfig(_Frozen):
     ECG and keeping trunk sEMG (Drake and Callaghan 2006). What the high-pass leaves of each
     QRS complex (up to 120 ms, the longest normal QRS) is then ignored by an envelope that
     needs ``1 - envelope_quantile`` of its window filled: 40 % of 300 ms is 120 ms.
-    ``"auto"`` applies both to channels whose body location names a trunk site.
+    ``"auto"`` applies both to channels whose body location names a trunk site: a region
+    (neck, back, chest, abdomen or abdominal, trunk, shoulder, torso; lumbar, thoracic,
+    cervical; the spine and paraspinal, erector spinae, intercostal) or a trunk muscle
+    (trapezius, pectoralis, obliques, latissimus, rhomboids, sternocleidomastoid), matched
+    within the name (``trunk_words``). A back recording named by its muscle ("left erector
+    spinae") got no ECG suppression, and every heartbeat was a spasm.
 
     The envelope ignores the QRS residue, but the frame powers the rest of the detector reads
     do not: the resting mean power the rhythm test starts from, the rhythm and type windows
@@ -110,7 +115,11 @@ class EcgConfig(_Frozen):
     mode: Literal["auto", "on", "off"] = "auto"
     highpass_hz: float = Field(default=30.0, gt=0)
     envelope_quantile: float = Field(default=0.6, gt=0, le=1)
-    trunk_words: tuple[str, ...] = ("neck", "back", "chest", "abdomen", "trunk", "shoulder")
+    trunk_words: tuple[str, ...] = (
+        *("neck", "back", "chest", "abdom", "trunk", "shoulder", "torso"),
+        *("lumbar", "thorac", "cervical", "spin", "erector", "intercostal"),
+        *("trapez", "pector", "oblique", "latissimus", "rhomboid", "sternocleido"),
+    )
     gate: bool = True
     qrs_low_hz: float = Field(default=10.0, gt=0)
     qrs_high_hz: float = Field(default=25.0, gt=0)

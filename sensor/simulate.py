@@ -37,7 +37,11 @@ from sensor.block import ACC, EMG
 from sensor.frame import HEADER_SIZE, MAX_PAYLOAD, encode_frame
 
 #: Locations whose sEMG carries ECG (the same list the detector uses for ECG suppression).
-TRUNK_WORDS = ("neck", "back", "chest", "abdomen", "trunk", "shoulder")
+TRUNK_WORDS = (
+    *("neck", "back", "chest", "abdom", "trunk", "shoulder", "torso"),
+    *("lumbar", "thorac", "cervical", "spin", "erector", "intercostal"),
+    *("trapez", "pector", "oblique", "latissimus", "rhomboid", "sternocleido"),
+)
 
 #: Resting sEMG level, uV RMS (band-limited), see the module docstring.
 REST_EMG_UV = 5.0

@@ -931,3 +931,23 @@ def test_a_twitch_at_a_low_rate_is_not_carried_to_a_spasm_by_resting_noise() -> 
 def test_a_qrs_band_upside_down_is_refused_naming_both_edges() -> None:
     with pytest.raises(ValueError, match=r"qrs_low_hz \(30\) must be below qrs_high_hz \(20\)"):
         DetectorConfig.model_validate({"ecg": {"qrs_low_hz": 30, "qrs_high_hz": 20}})
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["left erector spinae", "lumbar paraspinals", "upper trapezius", "Rectus Abdominis"],
+)
+def test_a_trunk_site_named_by_its_muscle_gets_the_ecg_suppression(where: str) -> None:
+    """Heartbeats ride on trunk sEMG. A back recording named by its muscle, not by "back",
+    got none of the ECG suppression, and the heartbeats were spasms."""
+    sim, block = simulated(5401, location="lower back", seconds=120.0)
+    truth = [t.as_dict() for t in sim.truth]
+
+    def found(location: str) -> list[dict[str, object]]:
+        return [e.as_dict() for e in detect(DetectorConfig(), block, location) if e.state != "open"]
+
+    as_back = found("lower back")
+    assert score(as_back, truth).f1 == 1.0
+    assert score(found("unspecified"), truth).false_positives >= 1  # heartbeats as spasms
+    named = found(where)
+    assert [(e["start"], e["end"]) for e in named] == [(e["start"], e["end"]) for e in as_back]
