@@ -369,6 +369,12 @@ def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
     locations = {
         c.name: args.location or recorded(c.columns) or settings.location(c.name) for c in columns
     }
+    if args.signal == EMG and not args.json and set(locations.values()) == {"unspecified"}:
+        print(
+            "note: no body location given; for a recording from the neck, back, chest or "
+            "abdomen, give --location so heartbeats are not read as spasms",
+            file=sys.stderr,
+        )
     pipeline = Pipeline(config, info.fs, info.channels, info.units, locations)
     episode_log = EpisodeLog(args.db) if args.db else None
     session_id = None
