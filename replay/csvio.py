@@ -25,7 +25,6 @@ The contract (also in the README):
 
 from __future__ import annotations
 
-import contextlib
 import io
 import itertools
 import math
@@ -648,7 +647,7 @@ class CsvRecording(TextRecording):
         sep = self._sep
         empty = sep * (width - 1)
         zeros = (sep + "0") * (width - 1)
-        quoted, timeless, comma = self._quoted, self._timeless, self._decimal_comma
+        quoted, timeless, comma, t0 = self._quoted, self._timeless, self._decimal_comma, self._t0
         raw = "\n"
         for raw in self._lines:
             self._line += 1
@@ -664,18 +663,17 @@ class CsvRecording(TextRecording):
                 if comma:
                     s = s.replace(",", ".")
                 if not timeless:
-                    self._t0 = _iso_time(s.split(sep, 1)[0])
+                    t0 = self._t0 = _iso_time(s.split(sep, 1)[0])
                 first = False
             elif comma:
                 s = s.replace(",", ".")
-            if self._t0 is not None:
+            if t0 is not None:
                 # Seconds from the first row; a value that is no date and time (or one with a
                 # zone where the first had none) stays as it is: a field that is not a number.
                 when, cut, rest = s.partition(sep)
                 t = _iso_time(when)
-                with contextlib.suppress(TypeError):
-                    if t is not None:
-                        s = repr((t - self._t0).total_seconds()) + cut + rest
+                if t is not None and (t.tzinfo is None) == (t0.tzinfo is None):
+                    s = repr((t - t0).total_seconds()) + cut + rest
             if s.endswith(empty) and s.count(sep) == width - 1:
                 lost_rows.append(len(lines))
                 s = s[: -len(empty)] + zeros

@@ -495,8 +495,8 @@ async def monitor(
                 now = time.monotonic()
                 if halt is not None and halt in finished:
                     deadline = now + STOP_WAIT_S
-                elif deadline is not None and now >= deadline:
-                    break
+                elif deadline is not None and (now >= deadline or producer.done()):
+                    break  # out of time, or the source ended without its end marker (failed)
                 check(now)
                 continue
             batch = [get.result()]

@@ -477,3 +477,55 @@ def test_a_stop_takes_in_what_is_still_on_its_way() -> None:
     assert stats.samples == 2 * 113
     assert stats.lost_samples == 2 * 8
     assert stats.frames == len(before) + len(after)
+
+
+def test_a_source_that_fails_while_stopping_is_not_waited_for() -> None:
+    """A source that fails as it is told to stop never sends its end: the monitor ends
+    without waiting out the time a source has to close its stream, and says why."""
+    import asyncio
+    import io
+    import time
+
+    import numpy as np
+    import pytest
+
+    from detect.config import DetectorConfig
+    from sensor.ble import Item
+    from sensor.frame import encode_frame
+    from sensor.stream import OpenFrameDecoder
+    from spasmwatch.monitor import STOP_WAIT_S, monitor
+    from spasmwatch.settings import Settings
+    from spasmwatch.view import PlainView
+
+    stop = asyncio.Event()
+    counts = np.zeros((50, 1), dtype=np.int16)
+
+    class Failing:
+        kind, device, state = "test", "a failing sensor", "streaming"
+        decoder = OpenFrameDecoder()
+        battery = None
+
+        async def run(self, queue: asyncio.Queue[Item | None], _stop: asyncio.Event) -> None:
+            for k in range(20):
+                await queue.put(
+                    Item("data", 0, encode_frame(k, k * 50_000, 1000.0, 0.25, "uV", counts))
+                )
+            await asyncio.sleep(0.3)
+            stop.set()
+            await asyncio.sleep(0.3)
+            raise RuntimeError("the adapter went away")
+
+    t0 = time.monotonic()
+    with pytest.raises(RuntimeError, match="the adapter went away"):
+        asyncio.run(
+            monitor(
+                Failing(),
+                lambda _kind: DetectorConfig(),
+                None,
+                PlainView(io.StringIO()),
+                settings=Settings(),
+                location_of=lambda _name: "left calf",
+                stop=stop,
+            )
+        )
+    assert time.monotonic() - t0 < STOP_WAIT_S / 2
