@@ -18,6 +18,7 @@ The contract (also in the README):
 - a first column counting samples (``sample``, ``index``, ``n``) is timed by the rate given,
   and a time column of ISO-8601 dates and times (``2026-11-20 22:00:00.125``) from its first
   row, whose stamp is the start;
+- a separator ending every line (``12.345,5.1,``) makes no column;
 - a lost sample (a dropped notification) is a row with its time and every other field empty
   (``12.345,,``), so a replay sees the same gaps the live monitor saw; every other field NaN
   (``12.345,nan,nan``, as pandas and other tools write a gap) is read the same way.
@@ -486,6 +487,10 @@ class CsvRecording(TextRecording):
         self._sep = named_sep or (sep if sep in header_line else ",")
         self._quoted = '"' in header_line
         header = [h.strip().strip('"').strip() for h in header_line.split(self._sep)]
+        # A separator ending every line (as some spreadsheets and loggers write): no column.
+        self._trailing = len(header) > 2 and not header[-1]
+        if self._trailing:
+            header.pop()
         time_scale = time_column(header[0])
         # No time column: the rate is given (--fs, or a comment), and sample i is at i / fs.
         self._rate = given_fs if given_fs is not None else rate_comment(comments)
@@ -648,6 +653,7 @@ class CsvRecording(TextRecording):
         empty = sep * (width - 1)
         zeros = (sep + "0") * (width - 1)
         quoted, timeless, comma, t0 = self._quoted, self._timeless, self._decimal_comma, self._t0
+        trailing = self._trailing
         raw = "\n"
         for raw in self._lines:
             self._line += 1
@@ -656,6 +662,8 @@ class CsvRecording(TextRecording):
                 continue
             if quoted:
                 s = s.replace('"', "")
+            if trailing and s.endswith(sep):
+                s = s[:-1]
             if timeless:
                 s = "0" + sep + s  # a time field, so a row reads as in a file with one
             if first:

@@ -402,3 +402,19 @@ def test_a_time_column_of_dates_and_times_times_the_samples_and_the_start(
         write(p, "timestamp,calf\n" + "\n".join(bad) + "\n")
         with pytest.raises(ReplayError, match=r"stamped.csv:101: field 1 is not a number"):
             list(open_recording(p, "emg").blocks())
+
+
+def test_a_separator_ending_every_line_makes_no_column(tmp_path: Path) -> None:
+    """Some spreadsheets and loggers end each line with the separator: the same samples and
+    lost samples as without it."""
+    x = np.arange(1000) % 9 + 0.5
+    rows = [f"{i / 500:.3f},{x[i]},{-x[i]}" for i in range(1000)]
+    rows[300] = f"{300 / 500:.3f},,"  # a lost sample
+    plain = write(tmp_path / "plain.csv", "time,left,right\n" + "\n".join(rows) + "\n")
+    ended = write(tmp_path / "ended.csv", "time,left,right,\n" + ",\n".join(rows) + ",\n")
+    a = concat(list(open_recording(plain, "emg").blocks()))
+    b = concat(list(open_recording(ended, "emg").blocks()))
+    assert b.channels == ("left", "right")
+    np.testing.assert_array_equal(b.samples, a.samples)
+    np.testing.assert_array_equal(b.lost, a.lost)
+    assert b.lost.sum() == 1
