@@ -32,6 +32,7 @@ from detect.filters import (
     group_delay_s,
     notch_frequencies,
 )
+from detect.heart import heart_rates
 from sensor.block import ACC, EMG, Block, sensor_groups
 
 Array = npt.NDArray[np.float64]
@@ -41,6 +42,20 @@ def is_trunk(location: str, words: Sequence[str]) -> bool:
     """True when a body location names a trunk site (where sEMG carries ECG)."""
     name = location.lower()
     return any(w in name for w in words)
+
+
+def ecg_site(location: str, config: DetectorConfig) -> bool | None:
+    """Whether an sEMG channel at ``location`` gets the ECG suppression: True or False as
+    ``EcgConfig.mode`` and the location's name say, None when the signal is to tell (a name
+    that is neither a trunk site nor a limb, such as "unspecified")."""
+    mode = config.ecg.mode
+    if mode != "auto":
+        return mode == "on"
+    if is_trunk(location, config.ecg.trunk_words):
+        return True
+    if is_trunk(location, config.ecg.limb_words):
+        return False
+    return None
 
 
 #: A run of equal values is flat only once it holds this many samples too: at 25 Hz the
@@ -149,6 +164,23 @@ class Pipeline:
                 DetectionChannel(name, cols, where(name), self.units[cols[0]])
                 for name, cols in sensor_groups(self.columns)
             ]
+        # Whether each sEMG channel gets the ECG suppression: from its location's name, or
+        # (None) from its first seconds (see ``EcgConfig``).
+        self._sites: list[bool | None] = [
+            ecg_site(ch.location, config) if config.signal == EMG else False for ch in self.channels
+        ]
+        self._look_n = (
+            round(config.ecg.look_s * fs) if None in self._sites and config.ecg.look_s > 0 else 0
+        )
+        self._trunk: list[bool] = []
+        self._build([s is True for s in self._sites])
+        self.reset()
+
+    def _build(self, trunk: list[bool]) -> None:
+        """Set up the filters, features and detectors, with the ECG suppression where
+        ``trunk`` says (one flag per channel)."""
+        config, fs = self.config, self.fs
+        self._trunk = trunk
         self.hop = max(1, round(config.envelope.hop_s * fs))
         frame_fs = fs / self.hop
         window_frames = max(1, round(config.envelope.window_s * frame_fs))
@@ -168,17 +200,14 @@ class Pipeline:
         gated: list[int] = []  # trunk channels whose QRS frames are gated (EcgConfig)
         if config.signal == EMG:
             groups: dict[bool, list[int]] = {}
-            for i, ch in enumerate(self.channels):
-                trunk = config.ecg.mode == "on" or (
-                    config.ecg.mode == "auto" and is_trunk(ch.location, config.ecg.trunk_words)
-                )
-                groups.setdefault(trunk, []).append(i)
-            for trunk, idx in groups.items():
+            for i, on in enumerate(trunk):
+                groups.setdefault(on, []).append(i)
+            for ecg, idx in groups.items():
                 sos = emg_sos(
                     config.bandpass,
                     config.notch,
                     fs,
-                    highpass_hz=config.ecg.highpass_hz if trunk else None,
+                    highpass_hz=config.ecg.highpass_hz if ecg else None,
                 )
                 self._filters.append((SosFilter(sos, len(idx), fs, fill), idx))
                 first = len(sos) - len(notch_frequencies(config.notch, fs))
@@ -197,7 +226,7 @@ class Pipeline:
                 for i in idx:
                     delays[i] = delay
                     noise_gain[i] = gain
-                    if trunk:
+                    if ecg:
                         quantiles[i] = config.ecg.envelope_quantile
                         if config.ecg.gate:
                             gated.append(i)
@@ -295,10 +324,21 @@ class Pipeline:
             ChannelDetector(config, timing, ch.name, ch.location, ch.units, clonic_ratio)
             for ch, timing in zip(self.channels, timings, strict=True)
         ]
-        self.reset()
 
     def reset(self) -> None:
         """Forget the stream; the next block is its beginning."""
+        first = [s is True for s in self._sites]
+        if self._trunk != first:
+            self._build(first)  # the choice the last stream's look made
+        self._reset_state()
+        #: The look at the first seconds (see ``EcgConfig``): samples still to see, and the
+        #: blocks seen (their episodes wait for it).
+        self._look_left = self._look_n
+        self._looked: list[Block] = []
+        #: Heart rate (beats a minute) of each channel whose look found a heartbeat.
+        self.heart_rates: dict[str, float] = {}
+
+    def _reset_state(self) -> None:
         for f, _ in self._filters:
             f.reset()
         self._framer.reset()
@@ -534,6 +574,55 @@ class Pipeline:
         self._next_index = block.stop_index
         if block.n_samples == 0:
             return []
+        if self._look_left:
+            return self._look(block)
+        return self._run(block)
+
+    def _look(self, block: Block) -> list[Episode]:
+        """Keep the stream's first ``look_s``; once seen, choose and run them through."""
+        take = min(self._look_left, block.n_samples)
+        self._looked.append(block.slice(0, take) if take < block.n_samples else block)
+        self._look_left -= take
+        if self._look_left:
+            return []
+        events = self._choose_ecg()
+        if take < block.n_samples:
+            events += self._run(block.slice(take, block.n_samples))
+        return events
+
+    def _choose_ecg(self) -> list[Episode]:
+        """Choose the ECG suppression of the channels the look was for (see ``EcgConfig``),
+        then run the blocks it kept through the pipeline: their events."""
+        looked, self._looked = self._looked, []
+        self._look_left = 0
+        if not looked:
+            return []
+        x = np.concatenate([b.samples for b in looked])
+        lost = np.concatenate([b.lost for b in looked])
+        undecided = [i for i, s in enumerate(self._sites) if s is None]
+        rates = heart_rates(
+            x[:, [self.channels[i].columns[0] for i in undecided]],
+            lost,
+            self.fs,
+            self.hop,
+            self.config,
+        )
+        trunk = list(self._trunk)
+        for i, rate in zip(undecided, rates, strict=True):
+            if rate is not None:
+                trunk[i] = True
+                self.heart_rates[self.channels[i].name] = rate
+        if trunk != self._trunk:
+            next_index = self._next_index
+            self._build(trunk)
+            self._reset_state()
+            self._next_index = next_index
+        events: list[Episode] = []
+        for b in looked:
+            events += self._run(b)
+        return events
+
+    def _run(self, block: Block) -> list[Episode]:
         left = self._mains_left
         if left and block.n_samples > left:
             # The notches change at a fixed sample, however the stream is cut.
@@ -591,7 +680,7 @@ class Pipeline:
 
     def flush(self) -> list[Episode]:
         """End of the stream: close open episodes as interrupted."""
-        events: list[Episode] = []
+        events = self._choose_ecg() if self._looked else []
         for det in self.detectors:
             events.extend(det.flush(self._framer.next_frame))
         return events
@@ -607,4 +696,13 @@ def detect(
     return pipe.process(block) + pipe.flush()
 
 
-__all__ = ["ACC", "EMG", "DetectionChannel", "Features", "Pipeline", "detect", "is_trunk"]
+__all__ = [
+    "ACC",
+    "EMG",
+    "DetectionChannel",
+    "Features",
+    "Pipeline",
+    "detect",
+    "ecg_site",
+    "is_trunk",
+]

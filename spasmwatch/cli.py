@@ -19,6 +19,7 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from detect.config import DetectorConfig, preset
+from detect.heart import heart_note
 from detect.pipeline import Pipeline
 from episodes.log import EpisodeLog, default_db_path
 from episodes.resilient import ResilientLog
@@ -369,12 +370,6 @@ def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
     locations = {
         c.name: args.location or recorded(c.columns) or settings.location(c.name) for c in columns
     }
-    if args.signal == EMG and not args.json and set(locations.values()) == {"unspecified"}:
-        print(
-            "note: no body location given; for a recording from the neck, back, chest or "
-            "abdomen, give --location so heartbeats are not read as spasms",
-            file=sys.stderr,
-        )
     pipeline = Pipeline(config, info.fs, info.channels, info.units, locations)
     episode_log = EpisodeLog(args.db) if args.db else None
     session_id = None
@@ -447,6 +442,8 @@ def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
     if cut is not None:
         print(f"warning: {cut_warning(cut)}", file=sys.stderr)
     if not args.json:
+        for name, rate in pipeline.heart_rates.items():
+            print(f"note: {heart_note(name, rate)}", file=sys.stderr)
         summary = f"{count} episode{'s' if count != 1 else ''} in {args.file}"
         if gone:
             n = len(gone)

@@ -24,6 +24,7 @@ import numpy as np
 
 from detect.config import DetectorConfig
 from detect.events import Episode
+from detect.heart import heart_note
 from detect.pipeline import Pipeline
 from episodes.resilient import ResilientLog
 from episodes.summary import SpasmTally
@@ -279,8 +280,15 @@ async def monitor(
         assert session_start is not None
         return wall_time(session_start, index, stats.fs, drift_ppm())
 
+    told: set[str] = set()  # channels whose heartbeat the view has been told of
+
     def handle(events: list[Episode]) -> None:
         assert session_start is not None
+        if pipeline is not None and len(pipeline.heart_rates) > len(told):
+            for name, rate in pipeline.heart_rates.items():
+                if name not in told:
+                    told.add(name)
+                    view.say(heart_note(name, rate))
         for ev in events:
             # The log counts from the session's start in the device's seconds; the start
             # handed to it puts this episode's onset at its host (wall-clock) time.
@@ -495,8 +503,8 @@ async def monitor(
                 now = time.monotonic()
                 if halt is not None and halt in finished:
                     deadline = now + STOP_WAIT_S
-                elif deadline is not None and (now >= deadline or producer.done()):
-                    break  # out of time, or the source ended without its end marker (failed)
+                elif producer.done() or (deadline is not None and now >= deadline):
+                    break  # the source ended without its end marker (failed), or out of time
                 check(now)
                 continue
             batch = [get.result()]

@@ -393,20 +393,21 @@ def test_todays_tally_counts_a_spasm_seen_on_two_channels_once(tmp_path: Path) -
         assert _today(log).by_location == {"left calf": (2, 13.0)}
 
 
-def test_a_replay_without_a_body_location_says_what_it_matters_for(tmp_path: Path) -> None:
-    import numpy as np
+def test_a_replay_without_a_body_location_says_when_it_finds_a_heart(tmp_path: Path) -> None:
+    """A trunk recording with no location: its heartbeat is found and named, and the
+    heartbeats are not spasms."""
+    from test_pipeline import simulated
 
-    rng = np.random.default_rng(9)
-    x = rng.standard_normal(5000) * 5
+    _sim, block = simulated(5401, location="lower back", seconds=60.0)
+    x = block.samples[:, 0]
     csv = tmp_path / "site.csv"
     csv.write_text("time,ch1\n" + "".join(f"{i / 1000:.3f},{v:.3f}\n" for i, v in enumerate(x)))
     unknown = run_cli("replay", str(csv))
     assert unknown.returncode == 0, unknown.stderr
-    assert "note: no body location given" in unknown.stderr
-    assert "give --location so heartbeats are not read as spasms" in unknown.stderr
-    for given in (["--location", "left calf"], ["--json"]):
-        rep = run_cli("replay", str(csv), *given)
-        assert rep.returncode == 0, rep.stderr
-        assert "no body location" not in rep.stderr
-    csv.write_text("# location: lower back\n" + csv.read_text())
-    assert "no body location" not in run_cli("replay", str(csv)).stderr
+    assert "note: ch1: a heartbeat runs through it (" in unknown.stderr
+    named = run_cli("replay", str(csv), "--location", "lower back")
+    assert named.stdout.replace("lower back", "unspecified") == unknown.stdout
+    assert "heartbeat" not in named.stderr
+    calf = run_cli("replay", str(csv), "--location", "left calf")
+    assert "heartbeat" not in calf.stderr
+    assert len(calf.stdout.splitlines()) > len(named.stdout.splitlines())  # beats as spasms

@@ -416,22 +416,41 @@ def test_a_detached_electrode_is_logged_as_unusable_signal(tmp_path: Path) -> No
     assert 6.0 - 0.1 <= float(rows[0][2]) <= 6.0 + 1.5  # type: ignore[arg-type]
 
 
+def _monitor(source: object, location: str, stop: object = None, out: object = None) -> object:
+    """Run the monitor on a test source (the wearable's side: a ``run`` coroutine filling
+    the queue) with the default detector, no log, and a plain view writing to ``out``."""
+    import asyncio
+    import io
+
+    from detect.config import DetectorConfig
+    from spasmwatch.monitor import monitor
+    from spasmwatch.settings import Settings
+    from spasmwatch.view import PlainView
+
+    return asyncio.run(
+        monitor(
+            source,  # type: ignore[arg-type]
+            lambda _kind: DetectorConfig(),
+            None,
+            PlainView(out if out is not None else io.StringIO()),  # type: ignore[arg-type]
+            settings=Settings(),
+            location_of=lambda _name: location,
+            stop=stop,  # type: ignore[arg-type]
+        )
+    )
+
+
 def test_a_stop_takes_in_what_is_still_on_its_way() -> None:
     """A stop (Ctrl-C, ``--seconds``) ends the session as the end of the stream does: what
     the Myo decoder holds after a silence, and what the wearable still sends while it is
     told to stop, are taken in before the pipeline is flushed."""
     import asyncio
-    import io
 
     import numpy as np
 
-    from detect.config import DetectorConfig
     from sensor import myo
     from sensor.ble import Item
     from sensor.myo import MyoEmgDecoder
-    from spasmwatch.monitor import monitor
-    from spasmwatch.settings import Settings
-    from spasmwatch.view import PlainView
 
     rng = np.random.default_rng(5)
     period_ns = 10_000_000  # one notification (2 samples at 200 Hz) every 10 ms
@@ -462,18 +481,7 @@ def test_a_stop_takes_in_what_is_still_on_its_way() -> None:
                 await queue.put(note(i))
             await queue.put(None)
 
-    source = Armband()
-    stats = asyncio.run(
-        monitor(
-            source,
-            lambda _kind: DetectorConfig(),
-            None,
-            PlainView(io.StringIO()),
-            settings=Settings(),
-            location_of=lambda _name: "forearm",
-            stop=stop,
-        )
-    )
+    stats = _monitor(Armband(), "forearm", stop)
     assert stats.samples == 2 * 113
     assert stats.lost_samples == 2 * 8
     assert stats.frames == len(before) + len(after)
@@ -483,19 +491,15 @@ def test_a_source_that_fails_while_stopping_is_not_waited_for() -> None:
     """A source that fails as it is told to stop never sends its end: the monitor ends
     without waiting out the time a source has to close its stream, and says why."""
     import asyncio
-    import io
     import time
 
     import numpy as np
     import pytest
 
-    from detect.config import DetectorConfig
     from sensor.ble import Item
     from sensor.frame import encode_frame
     from sensor.stream import OpenFrameDecoder
-    from spasmwatch.monitor import STOP_WAIT_S, monitor
-    from spasmwatch.settings import Settings
-    from spasmwatch.view import PlainView
+    from spasmwatch.monitor import STOP_WAIT_S
 
     stop = asyncio.Event()
     counts = np.zeros((50, 1), dtype=np.int16)
@@ -517,15 +521,63 @@ def test_a_source_that_fails_while_stopping_is_not_waited_for() -> None:
 
     t0 = time.monotonic()
     with pytest.raises(RuntimeError, match="the adapter went away"):
-        asyncio.run(
-            monitor(
-                Failing(),
-                lambda _kind: DetectorConfig(),
-                None,
-                PlainView(io.StringIO()),
-                settings=Settings(),
-                location_of=lambda _name: "left calf",
-                stop=stop,
-            )
-        )
+        _monitor(Failing(), "left calf", stop)
     assert time.monotonic() - t0 < STOP_WAIT_S / 2
+
+
+def test_the_monitor_says_when_an_unnamed_channel_shows_a_heart() -> None:
+    """A wearable on the back with no location given: its heartbeat is found in the first
+    seconds and the user is told, and the session's episodes are what "lower back" gives."""
+    import asyncio
+    import io
+
+    from test_pipeline import simulated
+
+    from detect import DetectorConfig, detect
+    from sensor.ble import Item
+    from sensor.simulate import SimulatedWearable
+    from sensor.stream import OpenFrameDecoder
+
+    sim, block = simulated(5401, location="lower back", seconds=40.0)
+
+    class Back:
+        kind, device, state = "test", "a wearable on the back", "streaming"
+        decoder = OpenFrameDecoder()
+        battery = None
+
+        async def run(self, queue: asyncio.Queue[Item | None], _stop: asyncio.Event) -> None:
+            for frame in SimulatedWearable(sim.config).frames():  # the same wearable, again
+                await queue.put(Item("data", 0, frame))
+            await queue.put(None)
+
+    out = io.StringIO()
+    stats = _monitor(Back(), "unspecified", out=out)
+    assert "ch1: a heartbeat runs through it (" in out.getvalue()
+    assert out.getvalue().count("heartbeat") == 1
+    as_back = [e for e in detect(DetectorConfig(), block, "lower back") if e.state != "open"]
+    assert as_back
+    assert [(e.onset_index, e.offset_index) for e in stats.episodes] == [
+        (e.onset_index, e.offset_index) for e in as_back
+    ]
+
+
+def test_a_source_that_fails_before_any_stop_ends_the_monitor() -> None:
+    """A source that fails with nothing asked of it (an adapter gone) never sends its end:
+    the monitor waited on its queue for ever. It now ends and says why."""
+    import asyncio
+
+    import pytest
+
+    from sensor.stream import OpenFrameDecoder
+
+    class Gone:
+        kind, device, state = "test", "a sensor whose adapter went", "streaming"
+        decoder = OpenFrameDecoder()
+        battery = None
+
+        async def run(self, _queue: asyncio.Queue[object], _stop: asyncio.Event) -> None:
+            await asyncio.sleep(0.1)
+            raise RuntimeError("the adapter went away")
+
+    with pytest.raises(RuntimeError, match="the adapter went away"):
+        _monitor(Gone(), "left calf")

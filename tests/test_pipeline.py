@@ -11,6 +11,7 @@ from scipy import signal
 from detect import DetectorConfig, Pipeline, detect, preset
 from detect.errors import ConfigError
 from detect.events import Episode
+from detect.heart import heart_rates
 from replay.run import NoSignalWatch
 from replay.score import score
 from sensor.block import Block, concat
@@ -948,6 +949,107 @@ def test_a_trunk_site_named_by_its_muscle_gets_the_ecg_suppression(where: str) -
 
     as_back = found("lower back")
     assert score(as_back, truth).f1 == 1.0
-    assert score(found("unspecified"), truth).false_positives >= 1  # heartbeats as spasms
+    assert score(found("left calf"), truth).false_positives >= 1  # heartbeats as spasms
     named = found(where)
     assert [(e["start"], e["end"]) for e in named] == [(e["start"], e["end"]) for e in as_back]
+
+
+def _episodes(config: DetectorConfig, block: Block, location: str) -> list[tuple[int, int | None]]:
+    return [
+        (e.onset_index, e.offset_index)
+        for e in detect(config, block, location)
+        if e.state != "open"
+    ]
+
+
+def test_a_heart_in_an_unnamed_channel_turns_its_ecg_suppression_on() -> None:
+    """A trunk recording replayed with no location read every heartbeat as a spasm. The
+    channel's first seconds now show the heart, and it gets what "lower back" gets."""
+    sim, block = simulated(5401, location="lower back", seconds=120.0)
+    truth = [t.as_dict() for t in sim.truth]
+    pipe = Pipeline(DetectorConfig(), block.fs, block.channels, block.units)
+    unnamed = [e for e in pipe.process(block) + pipe.flush() if e.state != "open"]
+    assert set(pipe.heart_rates) == {"ch1"}
+    assert 40 <= pipe.heart_rates["ch1"] <= 180
+    as_back = _episodes(DetectorConfig(), block, "lower back")
+    assert score([e.as_dict() for e in unnamed], truth).f1 == 1.0
+    assert [(e.onset_index, e.offset_index) for e in unnamed] == as_back
+    unlooked = DetectorConfig(ecg={"look_s": 0})
+    found = [e.as_dict() for e in detect(unlooked, block) if e.state != "open"]
+    assert score(found, truth).false_positives >= 1  # heartbeats as spasms, as before
+
+
+def test_an_unnamed_limb_channel_is_left_as_a_limb() -> None:
+    _sim, block = simulated(5403, location="left calf", seconds=60.0, channels=2)
+    pipe = Pipeline(DetectorConfig(), block.fs, block.channels, block.units)
+    unnamed = [
+        (e.onset_index, e.offset_index)
+        for e in pipe.process(block) + pipe.flush()
+        if e.state != "open"
+    ]
+    assert pipe.heart_rates == {}
+    assert unnamed == _episodes(DetectorConfig(), block, "left calf")
+    assert unnamed
+
+
+def test_the_look_is_made_channel_by_channel_and_a_named_site_is_not_looked_at() -> None:
+    _s, back = simulated(5404, location="lower back", seconds=30.0)
+    _s, calf = simulated(5405, location="left calf", seconds=30.0)
+    both = Block(
+        np.hstack([back.samples, calf.samples]), back.fs, 0, ("back", "calf"), ("uV", "uV")
+    )
+    pipe = Pipeline(DetectorConfig(), both.fs, both.channels, both.units)
+    pipe.process(both)
+    pipe.flush()
+    assert set(pipe.heart_rates) == {"back"}
+    named = Pipeline(DetectorConfig(), both.fs, both.channels, both.units, {"back": "left calf"})
+    named.process(both)
+    named.flush()
+    assert named.heart_rates == {}  # "left calf" says limb; "calf" unnamed shows no heart
+
+
+def test_a_stream_shorter_than_the_look_is_looked_at_when_it_ends() -> None:
+    _sim, block = simulated(5402, location="lower back", seconds=6.0, episodes_per_min=0.0)
+    pipe = Pipeline(DetectorConfig(), block.fs, block.channels, block.units)
+    assert pipe.process(block) == []
+    pipe.flush()
+    assert set(pipe.heart_rates) == {"ch1"}
+    pipe.reset()  # the next stream is looked at afresh
+    assert pipe.heart_rates == {}
+    assert pipe.process(block.slice(0, 1000)) == []
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, WHOLE.n_samples), max_size=30), st.integers(-3, 3))
+def test_the_look_does_not_depend_on_chunking(cuts: list[int], near: int) -> None:
+    """The look ends at a fixed sample however the stream is cut (also 1-sample blocks)."""
+    end = round(DetectorConfig().ecg.look_s * WHOLE.fs)
+    blocks = split(WHOLE, [*cuts, end + near, end + near + 1])
+    whole = detect(DetectorConfig(), WHOLE)
+    pipe = Pipeline(DetectorConfig(), WHOLE.fs, WHOLE.channels, WHOLE.units)
+    assert [e for b in blocks for e in pipe.process(b)] + pipe.flush() == whole
+    assert set(pipe.heart_rates) == {"ch1", "ch2"}
+    as_back = detect(DetectorConfig(), WHOLE, "lower back")
+    assert [e.as_dict() | {"location": ""} for e in whole] == [
+        e.as_dict() | {"location": ""} for e in as_back
+    ]
+
+
+def test_real_recordings_heart_or_none() -> None:
+    """The emgGO tibialis anterior recording shows an ECG plainly (R waves about 0.8 s
+    apart); the Myo armband's forearm channels show none."""
+    from replay.run import open_recording
+
+    def rates(name: str) -> list[float | None]:
+        rec = open_recording(f"recordings/{name}.csv", "emg")
+        x = concat(list(rec.blocks()))
+        n = round(10.0 * x.fs)
+        hop = round(0.01 * x.fs)
+        return heart_rates(x.samples[:n], x.lost[:n], x.fs, max(1, hop), DetectorConfig())
+
+    (ta,) = rates("emggo_ta_250hz")
+    assert ta is not None
+    assert 65 <= ta <= 85
+    myo = rates("myo_forearm_s01_series1")
+    assert len(myo) == 8
+    assert myo == [None] * 8
