@@ -7,6 +7,8 @@ one no word list knows, is looked at instead: the first ``EcgConfig.look_s`` of 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -36,7 +38,10 @@ def heart_rates(
     - the intervals within ``regular_fraction`` of that median (and the beats at both ends
       of them) cover ``cover`` of the frames looked at: a contraction in those seconds hides
       beats, and the beats an sEMG burst passes for are not regular;
-    - the beats' median peak in the ECG's band stands ``peak_db`` over the band's median.
+    - the beats' median peak in the ECG's band stands ``peak_db`` over the band's median;
+    - the beats look alike: one heart repeats its QRS complex, a burst of sEMG is an
+      interference pattern that never repeats (``alike``, over ``shape_s`` either side of
+      each beat's largest value in the ECG's band).
     """
     ecg = config.ecg
     x = np.asarray(x, dtype=np.float64)
@@ -48,7 +53,8 @@ def heart_rates(
     nyq = config.bandpass.nyquist_fraction
     qrs = SosFilter(bandpass_sos(ecg.qrs_low_hz, ecg.qrs_high_hz, 2, fs, nyq), n_columns)
     emg = SosFilter(emg_sos(config.bandpass, config.notch, fs), n_columns)
-    band = qrs.filter(x, lost) ** 2
+    wave = qrs.filter(x, lost)
+    band = wave**2
     rest = emg.filter(x, lost) ** 2
     p_qrs = band.reshape(n, hop, n_columns).mean(axis=1)
     p_emg = rest.reshape(n, hop, n_columns).mean(axis=1)
@@ -89,9 +95,32 @@ def heart_rates(
         regular = np.abs(rr - mid) <= ecg.regular_fraction * mid
         covered = float(np.count_nonzero(regular)) * mid / (looked * dt)
         peak_db = 10.0 * np.log10(float(np.median(peaks)) / median)
-        found = low <= mid <= high and covered >= ecg.cover and peak_db >= ecg.peak_db
+        found = (
+            low <= mid <= high
+            and covered >= ecg.cover
+            and peak_db >= ecg.peak_db
+            and _alike(wave[:, c], starts * hop, (ends + 1) * hop, round(ecg.shape_s * fs))
+            >= ecg.alike
+        )
         out.append(60.0 / mid if found else None)
     return out
+
+
+def _alike(wave: Array, starts: Array, stops: Array, half: int) -> float:
+    """How alike the beats' waveforms are: the median correlation of each beat's ``wave``
+    (``half`` samples either side of its largest value) with the next beat's."""
+    shapes = []
+    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+        p = a + int(np.argmax(np.abs(wave[a:b])))
+        if p - half < 0 or p + half > len(wave):
+            continue
+        s = wave[p - half : p + half] - wave[p - half : p + half].mean()
+        norm = float(np.linalg.norm(s))
+        if norm > 0:
+            shapes.append(s / norm)
+    if len(shapes) < 2:
+        return 0.0
+    return float(np.median([np.dot(u, v) for u, v in itertools.pairwise(shapes)]))
 
 
 def heart_note(channel: str, rate: float) -> str:

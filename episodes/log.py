@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import sqlite3
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 SQLITE_MAGIC = b"SQLite format 3\x00"
 #: How long a writer waits for another (a second monitor on the same log), ms.
 BUSY_TIMEOUT_MS = 10_000
+#: Between tries at opening a log another process is opening too (see ``EpisodeLog``), s.
+OPEN_RETRY_S = 0.05
 
 
 def default_db_path() -> Path:
@@ -143,19 +146,37 @@ class EpisodeLog:
                 pass
             except OSError as exc:
                 raise LogError(self.path, f"cannot create: {exc.strerror}") from exc
-        try:
-            self._db = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-            )
-            self._db.row_factory = sqlite3.Row
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise LogError(self.path, f"cannot open the log: {exc}") from exc
+        # Two monitors opening one new log at once: SQLite answers "locked" at once, without
+        # waiting, to a connection that would deadlock another (one moving the file to WAL
+        # while the other holds a write lock in the old journal), so opening is tried again.
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._db = self._connect()
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise LogError(self.path, f"cannot open the log: {exc}") from exc
+                time.sleep(OPEN_RETRY_S)
+            except sqlite3.DatabaseError as exc:
+                raise LogError(self.path, f"cannot open the log: {exc}") from exc
         self.recover()
+
+    def _connect(self) -> sqlite3.Connection:
+        """The log opened, in WAL mode and at the latest schema (closed again if that fails)."""
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            db.execute("PRAGMA foreign_keys = ON")
+            self._db = db
+            self._migrate()
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     # -- schema ---------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from detect.events import Episode
 from detect.pipeline import Pipeline
 from replay.bdf import EdfRecording, WfdbRecording
 from replay.csvio import CsvRecording
+from replay.datalog import DataLogRecording, is_datalog
 from replay.errors import ReplayError, no_such_signals
 from replay.myolog import MyoLogRecording, is_myo_log
 from replay.openbci import OpenBCIRecording, is_openbci
@@ -24,6 +25,7 @@ from sensor.block import Block
 
 Recording = (
     CsvRecording
+    | DataLogRecording
     | EdfRecording
     | MyoLogRecording
     | OpenBCIRecording
@@ -76,7 +78,7 @@ class Selected:
 
 def _text_kind(path: Path) -> str:
     """Which text format a file is, by its first lines: "opensignals", "shimmer", "openbci",
-    "myolog" or "csv"."""
+    "myolog", "datalog" or "csv"."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(HEAD_BYTES)
@@ -90,6 +92,8 @@ def _text_kind(path: Path) -> str:
         return "openbci"
     if is_myo_log(head.decode("utf-8", errors="replace")):
         return "myolog"
+    if is_datalog(head.decode("utf-8", errors="replace")):
+        return "datalog"
     return "csv"
 
 
@@ -103,10 +107,11 @@ def open_recording(
 
     A text file (``.txt``, ``.tsv``, ``.csv``) whose first line is OpenSignals' is read as an
     OpenSignals recording (``replay.opensignals``), one that starts as a Shimmer Consensys
-    export, an OpenBCI GUI recording or a series of the UCI Myo gestures dataset as that
-    (``replay.shimmer``, ``replay.openbci``, ``replay.myolog``), any other as CSV. ``fs``
-    is the sampling rate of a CSV without a time column (one with a time column must agree
-    with it); other files say their own.
+    export, an OpenBCI GUI recording, a series of the UCI Myo gestures dataset or a
+    Biometrics DataLOG text export as that (``replay.shimmer``, ``replay.openbci``,
+    ``replay.myolog``, ``replay.datalog``), any other as CSV. ``fs`` is the sampling rate
+    of a CSV without a time column (one with a time column must agree with it) and of a
+    DataLOG export that does not say it; other files say their own.
 
     Raises
     ------
@@ -117,7 +122,7 @@ def open_recording(
     p = Path(path)
     text = p.suffix.lower() in (".csv", ".tsv", ".txt")
     kind = _text_kind(p) if text else None
-    if fs is not None and kind != "csv":
+    if fs is not None and kind not in ("csv", "datalog"):
         raise ReplayError(
             p, "says its own sampling rate; --fs is for text files without a time column"
         )
@@ -134,6 +139,8 @@ def open_recording(
         return OpenBCIRecording(p, signal, channels)
     if kind == "myolog":
         return MyoLogRecording(p, signal, channels)
+    if kind == "datalog":
+        return DataLogRecording(p, signal, channels, fs)
     if text:
         rec = CsvRecording(p, signal, fs)
     elif p.suffix.lower() in (".hea", ".dat"):

@@ -193,3 +193,24 @@ os.kill(os.getpid(), 9)
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
+
+
+def test_a_log_another_process_is_opening_is_waited_for(tmp_path: Path) -> None:
+    """Two monitors starting on one new log: the one moving the file to WAL while the other
+    held a write lock in the old journal got "database is locked" at once (SQLite does not
+    wait where waiting could deadlock), and its monitor ended."""
+    import threading
+
+    db = tmp_path / "new.db"
+    db.touch(mode=0o600)
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the other monitor, opening it in the old journal
+    done = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    done.start()
+    try:
+        with EpisodeLog(db) as log:
+            assert log.sessions() == []
+    finally:
+        done.join()
+        other.close()
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
