@@ -9,7 +9,6 @@ tests or the bench.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import sys
 from collections.abc import Callable
@@ -19,21 +18,18 @@ import numpy as np
 
 from detect import DetectorConfig
 from detect.pipeline import Pipeline
-from sensor.block import Block
+from replay.run import open_recording
+from sensor.block import Block, concat
 
 Loaded = tuple[np.ndarray, float, tuple[str, ...], str]
 
 
 def uci(path: Path) -> Loaded:
-    """UCI lower limb: four thigh muscles in mV (and the knee angle, left out), 1 kHz."""
-    rows = []
-    for line in path.read_text(encoding="latin-1").splitlines():
-        parts = line.split()
-        if len(parts) == 5:
-            with contextlib.suppress(ValueError):  # the header lines
-                rows.append([float(v) for v in parts])
-    a = np.array(rows)
-    return a[:, :4] * 1000.0, 1000.0, ("RF", "BF", "VM", "ST"), "uV"
+    """UCI lower limb, as Biometrics DataLOG exported it: four thigh muscles in mV (the knee
+    angle left out), 1 kHz (which the subject 3 files do not say)."""
+    rec = open_recording(path, "emg", fs=1000.0)
+    x = concat(list(rec.blocks())).samples.astype(np.float64)
+    return x * 1000.0, rec.info.fs, rec.info.channels, "uV"
 
 
 def counts(path: Path) -> Loaded:

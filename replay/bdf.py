@@ -11,6 +11,7 @@ that are ready), and the record count at byte 236 on close. Reading uses the lib
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -502,6 +503,38 @@ def semg_signals(labels: dict[int, str], dims: dict[int, str]) -> list[int]:
     return volts or untyped
 
 
+#: Body sites the sEMG labels of sleep studies name (the EDF+ standard texts, Kemp and
+#: Olivan 2003: "EMG LAT", "EMG RAT"; the AASM's montage: "Chin1-Chin2", "Leg L"), by a
+#: word of the label (its letters, upper case): the tibialis anterior that periodic leg
+#: movements are scored on, and the chin (submental) muscles.
+LABEL_SITES = {
+    "LAT": "left tibialis anterior",
+    "RAT": "right tibialis anterior",
+    "CHIN": "chin",
+    "SUBMENTAL": "chin",
+}
+#: The side words of a leg's label ("Leg L", "L Leg", "LLeg", "Left leg").
+_LEFT, _RIGHT = ("L", "LEFT"), ("R", "RIGHT")
+
+
+def label_site(label: str) -> str | None:
+    """The body site an sEMG signal's label names, if it is one a sleep study names so."""
+    words = ["".join(c for c in w if c.isalpha()) for w in re.split(r"[\s_\-./]+", label.upper())]
+    words = [w for w in words if w and w != "EMG"]
+    for w in words:
+        if w in LABEL_SITES:
+            return LABEL_SITES[w]
+    for w in words:
+        if w in ("LLEG", "RLEG"):
+            return ("left" if w[0] == "L" else "right") + " leg"
+    if "LEG" in words:
+        side = [w for w in words if w in _LEFT + _RIGHT]
+        if len(side) == 1:
+            return ("left" if side[0] in _LEFT else "right") + " leg"
+        return "leg"
+    return None
+
+
 class EdfRecording:
     """An EDF, EDF+, BDF or BDF+ file read in chunks through MNE (never whole).
 
@@ -585,7 +618,8 @@ class EdfRecording:
             self.fs,
             self.start,
             {},
-            _locations(head, {i: names[i] for i in data}),
+            _locations(head, {i: names[i] for i in data})
+            or {names[i]: site for i in data if (site := label_site(names[i])) is not None},
         )
         self.truth = []
         lost: list[tuple[int, int]] = []
@@ -678,6 +712,14 @@ class EdfRecording:
         """Nothing to close (MNE opens the file per read)."""
 
 
+def _wfdb_label(name: str) -> str:
+    """A WFDB signal name as an EDF+ label (``"EMG"``: ``"EMG -"``; ``"chin EMG"``: ``"EMG
+    chin"``): the first word naming a type, first."""
+    words = re.split(r"[\s()\[\]_,:;/-]+", name)
+    kind = next((w for w in words if w.upper() in EDF_TYPES), None)
+    return f"{kind} {name}" if kind else name
+
+
 #: Factors from a WFDB record's units to the ones spasmwatch uses.
 _TO_UV = {"uV": 1.0, "mV": 1e3, "V": 1e6}
 
@@ -690,7 +732,7 @@ class WfdbRecording:
 
     CHUNK_S = 10.0
 
-    def __init__(self, path: str | Path, signal: str) -> None:
+    def __init__(self, path: str | Path, signal: str, every: bool = False) -> None:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # wfdb's own deprecation chatter (pandas 3)
@@ -708,9 +750,27 @@ class WfdbRecording:
         self._wfdb = wfdb
         self.fs = float(head.fs)
         self.n = int(head.sig_len or 0)
-        units = list(head.units or [])
+        names = list(head.sig_name)
+        units = list(head.units or [""] * len(names))
+        # With no signals chosen (``every`` False), the sEMG ones as an EDF's are chosen:
+        # PhysioNet's names are types ("EMG", "ECG") or types with a site ("EEG (C4-A1)").
+        self._picks = (
+            list(range(len(names)))
+            if every
+            else semg_signals(
+                {i: _wfdb_label(n) for i, n in enumerate(names)},
+                {i: u if u in VOLTS else "" for i, u in enumerate(units)},
+            )
+        )
+        if not self._picks:
+            raise ReplayError(
+                self.path,
+                f"no sEMG signal: its names say {', '.join(names)}; choose signals with --channels",
+            )
+        self.left_out = tuple(n for i, n in enumerate(names) if i not in self._picks)
+        units = [units[i] for i in self._picks]
         self._factor = np.array([_TO_UV.get(u, 1.0) for u in units], dtype=np.float64)
-        self.channels = tuple(head.sig_name)
+        self.channels = tuple(names[i] for i in self._picks)
         self.units = tuple("uV" if u in _TO_UV else (u or "au") for u in units)
         start = None
         if head.base_date is not None and head.base_time is not None:
@@ -726,7 +786,9 @@ class WfdbRecording:
             b = min(self.n, a + step)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # wfdb's own deprecation chatter (pandas)
-                rec = self._wfdb.rdrecord(self._record, sampfrom=a, sampto=b, physical=True)
+                rec = self._wfdb.rdrecord(
+                    self._record, sampfrom=a, sampto=b, physical=True, channels=self._picks
+                )
             x = np.asarray(rec.p_signal, dtype=np.float64) * self._factor[None, :]
             yield Block(x.astype(np.float32), self.fs, a, self.channels, self.units)
 
@@ -740,6 +802,7 @@ __all__ = [
     "EdfRecording",
     "WfdbRecording",
     "edf_type",
+    "label_site",
     "read_header",
     "record_seconds",
     "repair",

@@ -17,6 +17,7 @@ from replay.bdf import EdfRecording, WfdbRecording
 from replay.csvio import CsvRecording
 from replay.datalog import DataLogRecording, is_datalog
 from replay.errors import ReplayError, no_such_signals
+from replay.matfile import MatRecording
 from replay.myolog import MyoLogRecording, is_myo_log
 from replay.openbci import OpenBCIRecording, is_openbci
 from replay.opensignals import MAGIC, OpenSignalsRecording, is_opensignals
@@ -26,6 +27,7 @@ from sensor.block import Block
 Recording = (
     CsvRecording
     | DataLogRecording
+    | MatRecording
     | EdfRecording
     | MyoLogRecording
     | OpenBCIRecording
@@ -111,7 +113,8 @@ def open_recording(
     Biometrics DataLOG text export as that (``replay.shimmer``, ``replay.openbci``,
     ``replay.myolog``, ``replay.datalog``), any other as CSV. ``fs`` is the sampling rate
     of a CSV without a time column (one with a time column must agree with it) and of a
-    DataLOG export that does not say it; other files say their own.
+    DataLOG export or a MATLAB file (``replay.matfile``) that does not say it; other files
+    say their own.
 
     Raises
     ------
@@ -122,10 +125,12 @@ def open_recording(
     p = Path(path)
     text = p.suffix.lower() in (".csv", ".tsv", ".txt")
     kind = _text_kind(p) if text else None
-    if fs is not None and kind not in ("csv", "datalog"):
+    if fs is not None and kind not in ("csv", "datalog") and p.suffix.lower() != ".mat":
         raise ReplayError(
             p, "says its own sampling rate; --fs is for text files without a time column"
         )
+    if p.suffix.lower() == ".mat":
+        return MatRecording(p, signal, channels, fs)
     if p.suffix.lower() in (".bdf", ".edf"):
         if not p.exists():
             raise ReplayError(p, "cannot open: No such file or directory")
@@ -144,12 +149,13 @@ def open_recording(
     if text:
         rec = CsvRecording(p, signal, fs)
     elif p.suffix.lower() in (".hea", ".dat"):
-        rec = WfdbRecording(p, signal)
+        rec = WfdbRecording(p, signal, every=channels is not None)
     else:
         raise ReplayError(
             p,
             f"unknown recording type {p.suffix or '(no suffix)'!r}; spasmwatch reads .csv, .tsv "
-            "and .txt (OpenSignals, Shimmer, OpenBCI and Myo log files too), .edf, .bdf and WFDB .hea",
+            "and .txt (OpenSignals, Shimmer, OpenBCI, Myo log and DataLOG files too), .edf, .bdf, "
+            "WFDB .hea and MATLAB .mat",
         )
     if channels is None:
         return rec

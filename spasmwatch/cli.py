@@ -763,7 +763,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--fs",
         type=_positive,
-        help="sampling rate, Hz, of a text file without a time column (a column of values)",
+        help="sampling rate, Hz, of a file that does not say it: a text file without a time "
+        "column, a DataLOG export, a MATLAB .mat file",
     )
     r.add_argument("--json", action="store_true", help="one JSON object per episode per line")
     r.add_argument(

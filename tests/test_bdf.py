@@ -13,6 +13,7 @@ from replay.bdf import (
     ANNOTATION_BYTES,
     BdfWriter,
     EdfRecording,
+    label_site,
     read_header,
     record_seconds,
     repair,
@@ -191,6 +192,40 @@ def test_wfdb_records_replay_in_uv(tmp_path: Path) -> None:
     np.testing.assert_allclose(got[:, 0], x[:, 0] * 1000, atol=0.06)
 
 
+def test_a_wfdb_polygraph_replays_its_emg(tmp_path: Path) -> None:
+    """PhysioNet's polygraphs name their signals by type ("ECG", "EMG", "EEG (C4-A1)"):
+    an sEMG replay took every one of them, and each heartbeat was a spasm."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # wfdb's own deprecation chatter (pandas 3)
+        import wfdb
+
+    from replay.run import open_recording
+
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((4000, 4)) * 0.005
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wfdb.wrsamp(
+            "psg",
+            fs=250,
+            units=["mV", "mV", "uV", "l"],
+            sig_name=["ECG", "chin EMG", "EEG (C4-A1)", "Resp (sum)"],
+            p_signal=x,
+            fmt=["16"] * 4,
+            adc_gain=[20000.0] * 4,
+            baseline=[0] * 4,
+            write_dir=str(tmp_path),
+        )
+    rec = open_recording(tmp_path / "psg.hea", "emg")
+    assert rec.info.channels == ("chin EMG",)
+    assert rec.left_out == ("ECG", "EEG (C4-A1)", "Resp (sum)")  # type: ignore[union-attr]
+    got = np.concatenate([b.samples for b in rec.blocks()])
+    np.testing.assert_allclose(got[:, 0], x[:, 1] * 1000, atol=0.06)
+    ecg = open_recording(tmp_path / "psg.hea", "emg", ["ECG"])
+    assert ecg.info.channels == ("ECG",)
+    assert len(np.concatenate([b.samples for b in ecg.blocks()])) == 4000
+
+
 def sleep_study(path: Path) -> None:
     """An EDF as a sleep lab writes it: EEG at 512 Hz, the leg sEMG slower at 256 Hz (as
     many labs record it), breathing at 32 Hz."""
@@ -271,7 +306,14 @@ def test_a_polygraph_replays_the_signals_its_labels_call_emg(tmp_path: Path) -> 
     assert out.returncode == 0, out.stderr
     (ep,) = [json.loads(line) for line in out.stdout.splitlines()]
     assert ep["channel"] == "EMG LAT"
+    assert ep["location"] == "left tibialis anterior"  # the label's site, as the log keeps it
     assert abs(ep["start"] - 30) < 0.2
+    assert open_recording(p, "emg").info.locations == {
+        "EMG Chin": "chin",
+        "EMG LAT": "left tibialis anterior",
+    }
+    given = run_cli("replay", str(p), "--json", "--location", "left calf")
+    assert json.loads(given.stdout)["location"] == "left calf"  # the user's word first
     assert (
         "replaying the sEMG signals EMG Chin, EMG LAT; "
         "left out EEG Fpz-Cz, EOG horizontal, ECG II, Resp chest, SaO2"
@@ -427,3 +469,24 @@ def test_channels_are_chosen_from_a_csv_too(tmp_path: Path) -> None:
     twice = run_cli("replay", str(csv), "--channels", "calf,calf")
     assert twice.returncode == 2
     assert "names must be unique and not empty: 'calf,calf'" in twice.stderr
+
+
+@pytest.mark.parametrize(
+    ("label", "site"),
+    [
+        ("EMG LAT", "left tibialis anterior"),
+        ("LAT1-LAT2", "left tibialis anterior"),
+        ("EMG_RAT", "right tibialis anterior"),
+        ("Chin1-Chin2", "chin"),
+        ("EMG submental", "chin"),
+        ("Leg L", "left leg"),
+        ("RLeg", "right leg"),
+        ("Left leg", "left leg"),
+        ("EMG Leg", "leg"),
+        ("Latissimus", None),
+        ("EEG Fpz-Cz", None),
+        ("ch1", None),
+    ],
+)
+def test_a_sleep_studys_emg_label_names_its_site(label: str, site: str | None) -> None:
+    assert label_site(label) == site
