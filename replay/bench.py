@@ -114,6 +114,21 @@ def _sim_case(
     )
 
 
+def _no_site(i: int, seconds: float) -> Case:
+    """A back recording replayed with no body location: its heart must be found in it."""
+    case = _sim_case(
+        "back-no-site",
+        "lower back (ECG), 1 kHz, 10 dB, no body location given",
+        i,
+        "lower back",
+        fs_hz=1000.0,
+        snr_db=10.0,
+        seconds=seconds,
+    )
+    case.location = "unspecified"
+    return case
+
+
 def _electrode_off(i: int) -> Case:
     """A 20 s stretch with the electrode off (flat): nothing there can be found or invented."""
     case = _sim_case(
@@ -269,6 +284,7 @@ def suite(quick: bool = False) -> Iterator[Case]:
         profile="flexor",
         seconds=s,
     )
+    yield _no_site(16, s)
     yield _electrode_off(9)
     yield _saturated(10)
     yield _quantised(11)

@@ -25,6 +25,8 @@ FLOORS = {
     "12-bit counts": 0.9,
     # A strong burst, then a weaker hold: two episodes each before the release waited.
     "flexor-25dB": 0.9,
+    # Read as a limb, every heartbeat was a possible spasm; its heart is found in it.
+    "back-no-site": 0.9,
     "myo_forearm_s01_series1": 0.9,
     # The target for the real Myo series; 1.000 since a stall of every channel at
     # once is bridged (0.952 before: each stall cut a gesture, one into two episodes).
