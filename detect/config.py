@@ -104,11 +104,13 @@ class EcgConfig(_Frozen):
     and when the beats look alike (``alike``): the median correlation of each beat's
     waveform in the ECG's band, ``shape_s`` either side of its largest value (50 ms: a QRS
     lasts up to 120 ms), with the next beat's is 0.8 or more. One heart repeats its QRS
-    complex (at a peak 20 dB over the band's median, the rest of the band moves a
-    correlation of identical beats by about 0.01-0.1); a burst of sEMG is an interference
-    pattern that never repeats. Real gait, where bursts of the semitendinosus came every
-    1.2 s with movement artefacts after them, passed the three tests before it (6.5 s of
-    gait, read as 56 a minute), and its beats' correlation was -0.08.
+    complex (a beat peaking 20 dB over the band's median holds ten times or more the
+    band's usual power in those 100 ms, so the band's own noise leaves two identical beats
+    correlated at 0.9 or more); a burst of sEMG is an interference pattern that never
+    repeats. Real gait, where bursts of the semitendinosus came every 1.2 s with movement
+    artefacts after them, passed the three tests before it (6.5 s of gait, read as 56 a
+    minute), and its beats' correlation was -0.08.
+
     Measured on the bench's recordings, first, second and third 10 s apart: every trunk
     one covered 0.67-0.94 with peaks of 37-43 dB; the real tibialis anterior recording
     (whose ECG shows plainly) 0.44-0.72 at 28-32 dB; every other limb one (real forearm,
@@ -116,9 +118,8 @@ class EcgConfig(_Frozen):
     11-18 dB. The beats' correlation: 1.00 on the simulated trunk, 0.98 on the tibialis
     anterior's real ECG; on limbs from -0.9 to 0.91 (movement artefacts in the thigh's gait
     repeat too, but those channels failed the other tests). The ECG suppression is then
-    chosen once; until the look ends the channel's
-    episodes wait (the session's first ``look_s``), and the stream goes on as if the choice
-    had been made from its start.
+    chosen once; until the look ends the channel's episodes wait (the session's first
+    ``look_s``), and the stream goes on as if the choice had been made from its start.
 
     The envelope ignores the QRS residue, but the frame powers the rest of the detector reads
     do not: the resting mean power the rhythm test starts from, the rhythm and type windows
@@ -180,6 +181,12 @@ class EcgConfig(_Frozen):
         if self.qrs_low_hz >= self.qrs_high_hz:
             raise ValueError(
                 f"qrs_low_hz ({self.qrs_low_hz:g}) must be below qrs_high_hz ({self.qrs_high_hz:g})"
+            )
+        slow, fast = self.rate_per_min
+        if not 0 < slow < fast:
+            raise ValueError(
+                f"rate_per_min ({slow:g}, {fast:g}) must be the slowest and the fastest heart "
+                "rate, both over 0"
             )
         return self
 

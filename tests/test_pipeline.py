@@ -929,6 +929,11 @@ def test_a_twitch_at_a_low_rate_is_not_carried_to_a_spasm_by_resting_noise() -> 
     assert len(found(loose)) > len(truth)
 
 
+def test_heart_rates_upside_down_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"rate_per_min \(180, 40\) must be the slowest"):
+        DetectorConfig.model_validate({"ecg": {"rate_per_min": [180, 40]}})
+
+
 def test_a_qrs_band_upside_down_is_refused_naming_both_edges() -> None:
     with pytest.raises(ValueError, match=r"qrs_low_hz \(30\) must be below qrs_high_hz \(20\)"):
         DetectorConfig.model_validate({"ecg": {"qrs_low_hz": 30, "qrs_high_hz": 20}})
