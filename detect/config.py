@@ -85,7 +85,8 @@ class EcgConfig(_Frozen):
     (trapezius, pectoralis, obliques, latissimus, rhomboids, sternocleidomastoid), matched
     within the name (``trunk_words``). A back recording named by its muscle ("left erector
     spinae") got no ECG suppression, and every heartbeat was a spasm. A location naming a
-    limb (``limb_words``: a region or a limb muscle) gets none.
+    limb (``limb_words``: a region or a limb muscle) gets none; so does the back of one
+    ("back of the thigh" is the thigh's).
 
     A channel whose location names neither (no location given: "unspecified") is looked at
     instead (``look_s``, see ``detect.heart``): the ECG suppression is on when a heartbeat
@@ -495,6 +496,9 @@ class DetectorConfig(_Frozen):
 
     preset: str = "default"
     signal: Literal["emg", "acc"] = "emg"
+    #: What an sEMG channel carries: the raw signal (``"raw"``), or its envelope, rectified
+    #: and smoothed by the device (``"envelope"``; see :func:`preset`).
+    input: Literal["raw", "envelope"] = "raw"
     bandpass: BandPassConfig = BandPassConfig()
     notch: NotchConfig = NotchConfig()
     ecg: EcgConfig = EcgConfig()
@@ -526,6 +530,19 @@ def preset(name: str, signal: Literal["emg", "acc"] = "emg") -> DetectorConfig:
         The microvolts are read in each channel's units (a recording in mV or V is scaled);
         a channel in device counts is refused with an error, since no rule in uV can be
         applied to it.
+    ``envelope``
+        for devices that send the sEMG's envelope, rectified and smoothed, not the signal:
+        a MyoWare sensor's ENV output, the Otto Bock electrodes of NinaPro's first database.
+        The envelope's value is the amplitude itself, so its square is the power the episode
+        logic reads, with no band-pass, notch or ECG suppression (an envelope keeps nothing
+        of 20-450 Hz but the device's ripple and its rounding). Eight simulated forearm
+        recordings (seeds 5201-5208) turned into a device's envelope (rectified, a 5 Hz
+        low-pass) and sent as counts resting at 5-50 (100 Hz-1 kHz), or as 100 Hz values:
+        through the band-pass, mean F1 0.39-1.00 at 20 dB and 0.10-0.82 at 10 dB; read as an
+        envelope, 1.000 at 20 dB and 0.72-0.80 at 10 dB, every miss a clonus or a spasm of
+        under 4 s that the device's smoothing flattened. Runs of equal values are not a
+        missing signal there: a smooth envelope in whole counts holds its value for tenths
+        of a second at rest (with the flat rule, 100 Hz counts resting at 20 scored 0.31).
     """
     if name == "default":
         return DetectorConfig(signal=signal)
@@ -541,4 +558,14 @@ def preset(name: str, signal: Literal["emg", "acc"] = "emg") -> DetectorConfig:
             episode=EpisodeConfig(min_duration_s=0.5, merge_gap_s=0.5),
             rhythm=RhythmConfig(enabled=False),
         )
-    raise ValueError(f"unknown detector preset {name!r} (choose default or aasm)")
+    if name == "envelope":
+        if signal != "emg":
+            raise ValueError("the envelope preset reads sEMG envelopes only")
+        return DetectorConfig(
+            preset="envelope",
+            signal="emg",
+            input="envelope",
+            notch=NotchConfig(mains_hz="off"),
+            ecg=EcgConfig(mode="off"),
+        )
+    raise ValueError(f"unknown detector preset {name!r} (choose default, aasm or envelope)")

@@ -8,6 +8,7 @@ result, to the bit.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ from detect.heart import heart_rates
 from sensor.block import ACC, EMG, Block, sensor_groups
 
 Array = npt.NDArray[np.float64]
+#: "back of (the)": a site on the back of a limb is the limb's, not the trunk's.
+BACK_OF = re.compile(r"\bback\s+of\s+(the\s+)?")
 
 
 def is_trunk(location: str, words: Sequence[str]) -> bool:
@@ -49,11 +52,15 @@ def ecg_site(location: str, config: DetectorConfig) -> bool | None:
     ``EcgConfig.mode`` and the location's name say, None when the signal is to tell (a name
     that is neither a trunk site nor a limb, such as "unspecified")."""
     mode = config.ecg.mode
+    if config.input == "envelope":
+        return False  # an envelope keeps no band to find the heart in, nor to remove it from
     if mode != "auto":
         return mode == "on"
-    if is_trunk(location, config.ecg.trunk_words):
+    # "back of the thigh" (or hand, knee, neck) is named by the part it is on
+    name = BACK_OF.sub("", location.lower())
+    if is_trunk(name, config.ecg.trunk_words):
         return True
-    if is_trunk(location, config.ecg.limb_words):
+    if is_trunk(name, config.ecg.limb_words):
         return False
     return None
 
@@ -65,6 +72,10 @@ def ecg_site(location: str, config: DetectorConfig) -> bool | None:
 #: Ten: with noise of half a step or more an axis keeps its value for a step at most about
 #: half the time, three together one time in seven, nine steps running under one in 10^7.
 MIN_FLAT_SAMPLES = 10
+#: A run no stream reaches: runs of equal values are never flat (an envelope's input).
+NEVER = np.iinfo(np.int64).max
+#: The filter an envelope goes through: none (one section passing the signal as it is).
+IDENTITY = np.array([[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]])
 #: Envelope power over the quantisation floor up to which a frame is at the device's
 #: resolution (3 dB). A channel that spent most of the last seconds there rests at its
 #: resolution, and its runs of equal values are a quiet channel, not a missing signal.
@@ -198,21 +209,26 @@ class Pipeline:
         noise_gain = [0.0] * len(self.channels)
         quantiles = [config.envelope.quantile] * len(self.channels)
         gated: list[int] = []  # trunk channels whose QRS frames are gated (EcgConfig)
+        envelope = config.input == "envelope" and config.signal == EMG
         if config.signal == EMG:
             groups: dict[bool, list[int]] = {}
             for i, on in enumerate(trunk):
                 groups.setdefault(on, []).append(i)
             for ecg, idx in groups.items():
-                sos = emg_sos(
-                    config.bandpass,
-                    config.notch,
-                    fs,
-                    highpass_hz=config.ecg.highpass_hz if ecg else None,
+                sos = (
+                    IDENTITY  # the device's envelope is the amplitude itself (see preset)
+                    if envelope
+                    else emg_sos(
+                        config.bandpass,
+                        config.notch,
+                        fs,
+                        highpass_hz=config.ecg.highpass_hz if ecg else None,
+                    )
                 )
                 self._filters.append((SosFilter(sos, len(idx), fs, fill), idx))
-                first = len(sos) - len(notch_frequencies(config.notch, fs))
+                first = len(sos) - (0 if envelope else len(notch_frequencies(config.notch, fs)))
                 self._kept_rows = list(range(first))  # the band-pass
-                for grid in config.notch.grids():
+                for grid in [] if envelope else config.notch.grids():
                     n_grid = len(notch_frequencies(config.notch, fs, grid))
                     self._grid_rows[grid] = list(range(first, first + n_grid))
                     first += n_grid
@@ -292,11 +308,16 @@ class Pipeline:
         self._framer = Framer(self.hop, n_features)
         self._flat_framer = FlagFramer(self.hop, n)
         self._detached_framer = FlagFramer(self.hop, n)
-        self._detached_samples = max(2, round(config.quality.detached_after_s * fs))
+        self._detached_samples = (
+            NEVER if envelope else max(2, round(config.quality.detached_after_s * fs))
+        )
         self._fill_framer = FlagFramer(self.hop, 1, at_least=1)
         self._stall_framer = FlagFramer(self.hop, 1)
         self._runs = RunLength(len(self.columns))
-        self._flat_samples = max(MIN_FLAT_SAMPLES, round(config.quality.flat_run_s * fs))
+        # An envelope in whole counts holds its value at rest as a matter of course.
+        self._flat_samples = (
+            NEVER if envelope else max(MIN_FLAT_SAMPLES, round(config.quality.flat_run_s * fs))
+        )
         # A stall of the delivery (every sensor of a stream of several holding its value at
         # once) is bridged as a gap of lost samples filled would be, up to the same length.
         self._stall_samples = (

@@ -8,7 +8,7 @@ one:
   channel (``emg 1``, ``emg 2``...; a vector is one channel named as its variable);
 - an sEMG replay takes by default the array whose name says EMG (``emg``,
   ``EMG.channelData``), else the only one there is; with several and none named so,
-  ``--channels`` chooses (the error lists them);
+  ``--channels`` chooses (the error lists them); the replay names the signals left out;
 - the sampling rate is a number named as rates are (``fs``, ``Fs``, ``frequency``,
   ``sampling_rate``, ``srate``...) in the signal's struct or at the top level; else
   ``--fs`` gives it;
@@ -159,9 +159,12 @@ class MatRecording:
                 )
             chosen = [n for n, (v, _) in names.items() if v == pick[0]]
         variables = {names[n][0] for n in chosen}
-        lengths = {found[v][0].shape[0] for v in variables}
-        if len(lengths) > 1:
-            raise ReplayError(self.path, "the channels chosen have different numbers of samples")
+        lengths = {v: found[v][0].shape[0] for v in sorted(variables)}
+        if len(set(lengths.values())) > 1:
+            said_lengths = ", ".join(f"{v} {n}" for v, n in lengths.items())
+            raise ReplayError(
+                self.path, f"the channels chosen have different numbers of samples: {said_lengths}"
+            )
         rates = {r for v in variables if (r := found[v][1]) is not None}
         if len(rates) > 1:
             raise ReplayError(
@@ -184,6 +187,10 @@ class MatRecording:
             None,
             {"variables": ", ".join(sorted(variables))},
             {},
+        )
+        #: The other signals, by variable, when the EMG array was chosen for the caller.
+        self.left_out = (
+            () if channels is not None else tuple(v for v in found if v not in variables)
         )
         self.truth: list[dict[str, object]] = []
         self.damaged = False

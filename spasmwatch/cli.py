@@ -773,7 +773,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="pace it: 1 as the live session saw it (default: as fast as possible)",
     )
     r.add_argument("--db", help="also write the episodes to this log")
-    r.add_argument("--preset", help="detector preset: default or aasm (default: default)")
+    r.add_argument("--preset", help="detector preset: default, aasm or envelope (default: default)")
     r.add_argument("--config", help="read detector settings and placements from this file")
     r.set_defaults(func=cmd_replay)
 

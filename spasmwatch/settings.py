@@ -26,7 +26,8 @@ patient = "P-017"                  # a pseudonym, never a name
 ch1 = "left calf"
 
 [detector]
-preset = "default"                 # or "aasm" (limb-movement scoring rules)
+preset = "default"                 # or "aasm" (limb-movement scoring rules), or "envelope"
+                                   # (a sensor that sends the envelope: MyoWare's ENV)
 on_db = 4.5                        # start at least this far over rest (more where rest is noisy)
 off_db = 2.5                       # stay in the episode while above this
 min_duration_s = 0.5
@@ -78,7 +79,7 @@ class _Section(BaseModel):
 class DetectorSettings(_Section):
     """The detector: a preset and the thresholds a clinician may want to change."""
 
-    preset: Literal["default", "aasm"] = "default"
+    preset: Literal["default", "aasm", "envelope"] = "default"
     on_db: float | None = Field(default=None, ge=0, le=40)
     off_db: float | None = Field(default=None, ge=0, le=40)
     min_duration_s: float | None = Field(default=None, ge=0, le=60)

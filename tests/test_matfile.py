@@ -55,8 +55,13 @@ def test_a_dataset_matrix_without_a_rate_asks_for_it(tmp_path: Path) -> None:
     assert rec.info.channels == tuple(f"emg {c}" for c in range(1, 13))
     assert rec.info.fs == 2000.0
     np.testing.assert_allclose(concat(list(rec.blocks())).samples, emg, rtol=1e-6)
+    assert rec.left_out == ("restimulus",)  # type: ignore[union-attr]
     two = open_recording(path, "emg", ["emg 3", "emg 12"], fs=2000.0)
     np.testing.assert_allclose(concat(list(two.blocks())).samples, emg[:, [2, 11]], rtol=1e-6)
+    assert two.left_out == ()  # type: ignore[union-attr]
+    out = run_cli("replay", str(path), "--fs", "2000")
+    assert out.returncode == 0, out.stderr
+    assert "left out restimulus (choose others with --channels)" in out.stderr
 
 
 def test_several_unnamed_signals_are_listed_to_choose_from(tmp_path: Path) -> None:
@@ -71,6 +76,10 @@ def test_several_unnamed_signals_are_listed_to_choose_from(tmp_path: Path) -> No
         open_recording(path, "emg", ["middle"])
     with pytest.raises(ReplayError, match=r"says its rate is 500 Hz, not --fs 1000"):
         open_recording(path, "emg", ["right"], fs=1000.0)
+    uneven = tmp_path / "uneven.mat"
+    sio.savemat(uneven, {"emg": np.ones((300, 1)), "acc": np.ones((280, 1)), "fs": 500.0})
+    with pytest.raises(ReplayError, match=r"different numbers of samples: acc 280, emg 300$"):
+        open_recording(uneven, "emg", ["emg", "acc"])
 
 
 def test_nan_values_are_lost_samples(tmp_path: Path) -> None:
