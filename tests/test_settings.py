@@ -57,7 +57,10 @@ def test_overrides_reach_the_detector(tmp_path: Path) -> None:
             "[detector]\non_db = 3\noff_db = 5\n",
             r":3: detector.off_db: the off threshold must not be above",
         ),
-        ("[detector]\npreset = 'fast'\n", r":2: detector.preset: .*'default', 'aasm' or 'envelope'"),
+        (
+            "[detector]\npreset = 'fast'\n",
+            r":2: detector.preset: .*'default', 'aasm' or 'envelope'",
+        ),
         (
             "[detector]\nmax_duration_s = 0.2\n",
             r"max_duration_s must be longer than min_duration_s",
