@@ -511,6 +511,10 @@ class ChannelDetector:
                 self._track_rest(x, self._a_warm, self._a_warm)
                 self._rest_p += (frame_list[i] - self._rest_p) * self._a_warm
                 self._warm -= 1
+                if self._warm == 0:
+                    restart = self._warm_end_check(k)
+                    if restart is not None:
+                        events.extend(restart)
                 continue
             spread = self.spread_db
             if in_db:
@@ -787,6 +791,32 @@ class ChannelDetector:
         if rest > self._warm_min + off_db or self._on_db(rest, spread) >= b0:
             return None  # not as low as the warm-up's quietest, or not under its level
         return self._restart(k, rest, spread, float(np.median(self._blk_hp[lo:hi])))
+
+    def _warm_end_check(self, k: int) -> list[Episode] | None:
+        """Whether a contraction the stream began in ended within the warm-up (frame ``k``,
+        its last); if so, its episodes (else None).
+
+        The warm-up's resting level follows the signal down within it, so a contraction
+        that ends there leaves no drop under that level for :meth:`_start_check` to see: a
+        monitor started in the last seconds of a spasm missed it. The warm-up's first merge
+        gap of frames (their median: a contraction, not a spike) is compared with its last
+        (their median and spread, a rest candidate, as in :meth:`_start_check`); when the
+        first clears the on threshold over the last, the stream began in a contraction, and
+        the frames since its first usable one are run again from that rest.
+        """
+        start = self._start_from
+        gap = self._gap_frames
+        if start is None or k - start + 1 < 2 * gap:
+            return None
+        lo, hi = self._pos(start), self._pos(k) + 1
+        began = float(np.median(self._blk_hdb[lo : lo + gap]))
+        levels = np.asarray(self._blk_hdb[hi - gap : hi])
+        rest = float(np.median(levels))
+        spread = max(INITIAL_SPREAD_DB, MAD_TO_MEAN * float(np.median(np.abs(levels - rest))))
+        spread = min(spread, self._spread_max)
+        if self._on_db(rest, spread) >= began:
+            return None
+        return self._restart(k, rest, spread, float(np.median(self._blk_hp[hi - gap : hi])))
 
     def _restart(self, k: int, rest_db: float, spread: float, rest_p: float) -> list[Episode]:
         """Run the frames since the stream's first usable one again, from the rest ``rest_db``.

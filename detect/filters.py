@@ -113,12 +113,14 @@ def emg_sos(
     ``highpass_hz`` raises the lower edge (ECG suppression on trunk sites).
     """
     low = bandpass.low_hz if highpass_hz is None else max(bandpass.low_hz, highpass_hz)
-    return np.vstack(
-        [
-            bandpass_sos(low, bandpass.high_hz, bandpass.order, fs, bandpass.nyquist_fraction),
-            notch_sos(notch, fs),
-        ]
-    )
+    try:
+        band = bandpass_sos(low, bandpass.high_hz, bandpass.order, fs, bandpass.nyquist_fraction)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{exc}; a sensor that sends the sEMG's envelope is read with the envelope "
+            "preset (--preset envelope)"
+        ) from None
+    return np.vstack([band, notch_sos(notch, fs)])
 
 
 def acc_sos(config: AccConfig, fs: float) -> Sos:

@@ -14,7 +14,10 @@ The contract (also in the README):
   comma with semicolons, as spreadsheets in much of Europe write it), quoted header fields,
   a time column named ``t``, ``timestamp`` or ``elapsed time`` and in milliseconds when its
   name says so (``time (ms)``, ``time_ms``, Delsys' ``X[s]``), and a unit in a column's name
-  (``EMG (mV)``, ``Acceleration x (m/s^2)``: read in g), which wins over ``# units:``;
+  (``EMG (mV)``, ``Acceleration x (m/s^2)``: read in g), which wins over ``# units:``, or
+  in a row of units under the header (``Time,EMG`` over ``s,mV``);
+- an export's own lines before the header (a preamble: the device, the subject,
+  ``Sampling frequency: 1925.9``) are passed over, and a sampling rate there is read;
 - a first column counting samples (``sample``, ``index``, ``n``) is timed by the rate given,
   and a time column of ISO-8601 dates and times (``2026-11-20 22:00:00.125``) from its first
   row, whose stamp is the start;
@@ -133,8 +136,13 @@ def time_column(label: str) -> float | None:
 
 
 #: Comments that give the sampling rate of a file without a time column (BioSPPy's text
-#: files write "# Sampling Rate (Hz):= 1000.00").
-RATE_KEYS = ("sampling rate", "sampling rate (hz)", "sample rate", "fs", "rate")
+#: files write "# Sampling Rate (Hz):= 1000.00"; exports a "Sampling frequency: 1925.9" line).
+RATE_KEYS = (
+    *("sampling rate", "sampling rate (hz)", "sample rate", "fs", "rate"),
+    *("sampling frequency", "sampling frequency (hz)", "sample frequency"),
+)
+#: Lines looked through for the header row when a file opens with lines of its own.
+PREAMBLE_LINES = 100
 
 
 def rate_comment(comments: dict[str, str]) -> float | None:
@@ -163,6 +171,63 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _fields(line: str, sep: str) -> list[str]:
+    fields = [f.strip().strip('"').strip() for f in line.split(sep)]
+    return fields[:-1] if len(fields) > 1 and not fields[-1] else fields
+
+
+def _is_row(fields: Sequence[str]) -> bool:
+    """Whether fields are a data row: a time (a number or a date and time), then numbers or
+    empty fields (lost samples)."""
+    if not fields[0] or not (_is_number(fields[0]) or _iso_time(fields[0]) is not None):
+        return False
+    return all(not f or _is_number(f) for f in fields[1:])
+
+
+def find_header(lines: Sequence[tuple[int, str]]) -> tuple[int, int | None] | None:
+    """Where the header row is among a file's first lines (line number, stripped text; no
+    comments or blank lines), and the line of a row of units under it, when a file opens
+    with lines of its own before it (an export's preamble: "Sampling frequency: 1925.9")
+    or names units in a row of their own (``Time,EMG`` over ``s,mV``); None when the first
+    line is the header and no units row follows (or no header can be told).
+
+    The header is the line above the first data row, with as many fields as it (by the
+    separator it holds most of); a row of units lies between them, none a number.
+    """
+    for j, (_, line) in enumerate(lines):
+        if j == 0:
+            continue
+        head_at = j - 1
+        head = lines[head_at][1]
+        sep = max(SEPARATORS, key=lambda c: (head.count(c), -SEPARATORS.index(c)))
+        row = _fields(line, sep)
+        if not _is_row(row):
+            continue
+        above = _fields(head, sep)
+        units_at: int | None = None
+        if len(above) == len(row) and j >= 2 and not any(_is_number(f) for f in above):
+            header = _fields(lines[j - 2][1], sep)
+            if len(header) == len(row) and any(normal_unit(f) in SIGNAL_UNITS for f in above[1:]):
+                head_at, units_at = j - 2, j - 1
+        if len(_fields(lines[head_at][1], sep)) != len(row) or _is_row(above):
+            return None
+        if head_at == 0 and units_at is None:
+            return None
+        return lines[head_at][0], None if units_at is None else lines[units_at][0]
+    return None
+
+
+def _preamble_pair(line: str, sep: str) -> tuple[str, str]:
+    """A preamble line as key and value: "Sampling frequency: 1925.9", "Rate = 2000",
+    ``"Rate",2000``."""
+    line = line.replace('"', "")
+    for mark in (":", "=", sep):
+        key, found, value = line.partition(mark)
+        if found:
+            return key.strip().lower(), value.strip()
+    return line.strip().lower(), ""
 
 
 #: Bytes looked at to tell a text file's encoding.
@@ -455,10 +520,26 @@ class CsvRecording(TextRecording):
         with self._head():
             self._read_head(signal, fs)
 
+    def _layout(self) -> tuple[int, int | None] | None:
+        """Where the header row and a units row are, when not as usual (:func:`find_header`)."""
+        lines: list[tuple[int, str]] = []
+        try:
+            with open_text(self.path) as fh:
+                for n, raw in enumerate(itertools.islice(fh, PREAMBLE_LINES), 1):
+                    line = raw.strip()
+                    if line and not line.startswith("#") and not (n == 1 and SEP_LINE.match(line)):
+                        lines.append((n, line))
+        except UnicodeDecodeError:
+            return None  # said where it is by the reading below
+        return find_header(lines)
+
     def _read_head(self, signal: str, given_fs: float | None) -> None:
         comments: dict[str, str] = {}
         header_line: str | None = None
         named_sep: str | None = None
+        layout = self._layout()
+        header_at, units_at = layout if layout is not None else (0, None)
+        preamble: dict[str, str] = {}  # lines of an export's own before the header
         try:
             for raw in self._fh:
                 self._line += 1
@@ -472,6 +553,10 @@ class CsvRecording(TextRecording):
                     key, sep, value = line[1:].partition(":")
                     if sep:
                         comments[key.strip().lower()] = value.strip()
+                    continue
+                if self._line < header_at:
+                    key, value = _preamble_pair(line, named_sep or ",")
+                    preamble.setdefault(key, value)
                     continue
                 header_line = line
                 break
@@ -491,9 +576,21 @@ class CsvRecording(TextRecording):
         self._trailing = len(header) > 2 and not header[-1]
         if self._trailing:
             header.pop()
+        if units_at is not None:
+            # A row of units under the header ("s,mV"): each column's name takes its unit.
+            while self._line < units_at:
+                row = next(self._fh)
+                self._line += 1
+            below = _fields(row.strip(), self._sep)
+            header = [
+                f"{h} ({u})" if u and split_unit(h)[1] is None else h
+                for h, u in zip(header, below, strict=False)
+            ] + header[len(below) :]
         time_scale = time_column(header[0])
         # No time column: the rate is given (--fs, or a comment), and sample i is at i / fs.
-        self._rate = given_fs if given_fs is not None else rate_comment(comments)
+        self._rate = (
+            given_fs if given_fs is not None else rate_comment(comments) or rate_comment(preamble)
+        )
         if time_scale is None and header[0].lower() in INDEX_NAMES:
             # A column counting samples: timed by the rate given.
             if self._rate is None:

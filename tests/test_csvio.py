@@ -137,10 +137,18 @@ def _dialect(
     comma: bool = False,
     quoted: bool = False,
     encoding: str = "utf-8",
+    preamble: str = "",
+    units_row: bool = False,
 ) -> Path:
-    """``rows`` (time in s, signal in uV) as another tool writes them."""
+    """``rows`` (time in s, signal in uV) as another tool writes them: with ``preamble``
+    lines before the header, the units in a row under it (``units_row``)."""
     q = '"' if quoted else ""
-    head = sep.join(f"{q}{h}{q}" for h in (time, f"calf ({unit})" if unit else "calf"))
+    if units_row:
+        head = sep.join(f"{q}{h}{q}" for h in (time, "calf"))
+        head += "\n" + sep.join(f"{q}{h}{q}" for h in ({1.0: "s", 1000.0: "ms"}[scale], unit))
+    else:
+        head = sep.join(f"{q}{h}{q}" for h in (time, f"calf ({unit})" if unit else "calf"))
+    head = preamble + head
     body = []
     for t, x in rows:
         line = f"{t * scale:.6f}{sep}{x / (1000.0 if unit == 'mV' else 1.0):.6f}"
@@ -176,6 +184,32 @@ def _dialect(
                 "scale": 1.0,
                 "comma": True,
                 "encoding": "cp1252",
+            },
+        ),
+        (
+            "units_row.csv",
+            {"sep": ",", "time": "Time", "unit": "mV", "scale": 1.0, "units_row": True},
+        ),
+        (
+            "mr3.csv",
+            {
+                "sep": ",",
+                "time": "time",
+                "unit": "uV",
+                "scale": 1.0,
+                "quoted": True,
+                "preamble": '"MR3 export"\n"Record: patient 01, right leg"\n\n',
+            },
+        ),
+        (
+            "export.tsv",
+            {
+                "sep": "\t",
+                "time": "Time",
+                "unit": "µV",
+                "scale": 1000.0,
+                "units_row": True,
+                "preamble": "Device: amplifier 2\nStart: 10:32\nChannels\t1\n",
             },
         ),
     ],
@@ -214,6 +248,21 @@ def test_what_other_tools_write_replays_as_spasmwatch_s_own_csv(
     assert [(e.onset_index, e.offset_index, e.type) for e in found[1]] == [
         (e.onset_index, e.offset_index, e.type) for e in found[0]
     ]
+
+
+def test_an_export_s_preamble_gives_the_rate_of_a_file_without_a_time_column(
+    tmp_path: Path,
+) -> None:
+    rows = "".join(f"{v}\n" for v in range(1000))
+    text = "Label: EMG 1\nSampling frequency: 1925.926\n\nEMG 1\n"
+    rec = open_recording(write(tmp_path / "emg.txt", text + rows), "emg")
+    assert rec.info.fs == pytest.approx(1925.926)
+    assert rec.info.channels == ("EMG 1",)
+    assert concat(list(rec.blocks())).samples[:3, 0].tolist() == [0, 1, 2]
+    # Lines that are not a header over data, or data that does not match the header: the
+    # usual one-line errors, naming the first line.
+    with pytest.raises(ReplayError, match=r"x.csv:1: no time column"):
+        open_recording(write(tmp_path / "x.csv", "Label: EMG 1\nEMG 1,EMG 2\n1\n2\n"), "emg")
 
 
 def test_a_phone_s_accelerometer_in_m_per_s2_is_read_in_g(tmp_path: Path) -> None:

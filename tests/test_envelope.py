@@ -94,3 +94,20 @@ def test_replay_and_settings_take_the_envelope_preset(tmp_path: Path) -> None:
     out = run_cli("replay", str(csv), "--json", "--config", str(settings), "--location", "forearm")
     assert out.returncode == 0, out.stderr
     assert [json.loads(line) for line in out.stdout.splitlines()] == found
+
+
+def test_a_rate_too_low_for_semg_points_to_the_envelope_preset(tmp_path: Path) -> None:
+    """Under 89 Hz no octave of the sEMG band fits: such a device sends an envelope."""
+    sim, block = device_envelope(5203, rest_counts=20.0)
+    x = block.samples[::2, 0]  # 50 Hz
+    csv = tmp_path / "env50.csv"
+    csv.write_text("time,ch1\n" + "".join(f"{i / 50:.2f},{int(v)}\n" for i, v in enumerate(x)))
+    out = run_cli("replay", str(csv), "--json")
+    assert out.returncode == 1
+    assert "not 50 Hz; a sensor that sends the sEMG's envelope" in out.stderr
+    assert "(--preset envelope)" in out.stderr
+    assert out.stderr.strip().count("\n") == 0
+    out = run_cli("replay", str(csv), "--json", "--preset", "envelope")
+    assert out.returncode == 0, out.stderr
+    found = [json.loads(line) for line in out.stdout.splitlines()]
+    assert score(found, [t.as_dict() for t in sim.truth]).f1 == 1.0

@@ -622,6 +622,28 @@ def test_a_contraction_taken_for_rest_in_the_warm_up_is_found_once_rest_follows(
         assert first[1] < opened.decided_index / opened.fs < first[1] + 1.0
 
 
+@pytest.mark.parametrize(("end", "db"), [(2.0, 20), (2.6, 20), (2.6, 10), (2.2, 30)])
+def test_a_contraction_the_stream_began_in_and_ending_in_the_warm_up_is_found(
+    end: float, db: float
+) -> None:
+    """A monitor started in the last seconds of a spasm: the warm-up's resting level followed
+    the signal down within it, no drop under it was left to see, and the spasm was lost."""
+    corners = [(0, db), (end, db), (end, 0), (10, 0), (10, 20), (13, 20), (13, 0), (20, 0)]
+    for seed in (7, 8, 9):
+        block = shaped(corners, seed)
+        events = detect(DetectorConfig(), block, "left calf")
+        done = [e for e in events if e.state != "open"]
+        assert len(done) == 2
+        assert done[0].start_s == pytest.approx(1.0, abs=0.15)  # the first usable frame
+        assert done[0].end_s == pytest.approx(end, abs=0.15)
+        assert (done[1].start_s, done[1].end_s) == pytest.approx((10, 13), abs=0.15)
+        opened = next(e for e in events if e.state == "open")
+        assert opened.decided_index / opened.fs <= end + 1.0  # once rest followed it
+        pipe = Pipeline(DetectorConfig(), block.fs, block.channels, block.units, "left calf")
+        chunked = [e for b in split(block, [1, 1500, 2999, 3001, 3002]) for e in pipe.process(b)]
+        assert chunked + pipe.flush() == events
+
+
 @pytest.mark.parametrize("corners", [[(0, 8), (5, 0), (40, 0)], [(0, 8), (30, 0), (40, 0)]])
 def test_rest_growing_quieter_at_the_start_is_not_a_contraction(
     corners: list[tuple[float, float]],
