@@ -22,6 +22,8 @@ The contract (also in the README):
   and a time column of ISO-8601 dates and times (``2026-11-20 22:00:00.125``) from its first
   row, whose stamp is the start;
 - a separator ending every line (``12.345,5.1,``) makes no column;
+- a column of labels (``LABEL_NAMES``: ``class``, ``restimulus``, ``marker``...) is left out
+  of the channels, and its runs of one value other than 0 are the recording's ``truth``;
 - a lost sample (a dropped notification) is a row with its time and every other field empty
   (``12.345,,``), so a replay sees the same gaps the live monitor saw; every other field NaN
   (``12.345,nan,nan``, as pandas and other tools write a gap) is read the same way.
@@ -77,6 +79,12 @@ TIME_NAMES = ("time", "t", "timestamp", "elapsed time", "datetime")
 #: Names of a column that counts samples instead of timing them (case ignored): with the
 #: rate given, sample ``n`` is at ``n / fs``, and numbers it skips are lost samples.
 INDEX_NAMES = ("sample", "samples", "sample number", "sample no", "sample #", "index", "n")
+#: Names of a column of labels, not a signal (case ignored): a dataset's class, cue or
+#: stimulus (NinaPro's "restimulus", the UCI gesture files' "class"), a marker or trigger.
+LABEL_NAMES = frozenset(
+    ("label", "labels", "class", "stimulus", "restimulus", "gesture", "cue", "marker",
+     "markers", "trigger", "event", "events", "annotation", "target")
+)  # fmt: skip
 #: Units a time column may name, in seconds.
 TIME_UNITS = {
     "s": 1.0,
@@ -652,6 +660,23 @@ class CsvRecording(TextRecording):
             names.append(name)
             units.append(unit)
             factors.append(factor)
+        #: Fields in a row (the time's too); label columns are read, then left out (their
+        #: runs of one value other than 0 are the file's truth).
+        self._width = len(names) + 1
+        label_cols = [i for i, n in enumerate(names) if n.lower() in LABEL_NAMES]
+        if len(label_cols) == len(names):
+            label_cols = []  # a signal that happens to be named so
+        #: Columns of labels, left out of the channels.
+        self.label_columns = tuple(names[i] for i in label_cols)
+        self._label_col = label_cols[0] + 1 if label_cols else None
+        self._keep: list[int] | None = None
+        if label_cols:
+            self._keep = [0] + [i + 1 for i in range(len(names)) if i not in label_cols]
+            names = [n for i, n in enumerate(names) if i not in label_cols]
+            units = [u for i, u in enumerate(units) if i not in label_cols]
+            factors = [f for i, f in enumerate(factors) if i not in label_cols]
+        self._run: tuple[float, float] | None = None  # the label run going on: start, value
+        self._last_label = 0.0
         self._factors = (
             np.asarray(factors, dtype=np.float64) if any(f != 1.0 for f in factors) else None
         )
@@ -679,7 +704,7 @@ class CsvRecording(TextRecording):
         if first_row is not None:
             self._lines = itertools.chain([first_row], self._lines)
         self._timeless_rows = 0
-        self._pending = self._read_rows(len(channels) + 1, first=True)
+        self._pending = self._read_rows(self._width, first=True)
         if self._pending is None or len(self._pending[0]) < 2:
             raise ReplayError(self.path, "needs at least two samples to infer the sampling rate")
         if self._timeless:
@@ -801,6 +826,9 @@ class CsvRecording(TextRecording):
         if not len(data):
             return None
         numbers = numbers[: len(data)]
+        if self._keep is not None:
+            self._take_labels(data)
+            data = data[:, self._keep]
         bad = ~np.isfinite(data)
         if bad.any():
             # Every signal field NaN: a lost sample as other tools write one (pandas' "nan").
@@ -829,10 +857,31 @@ class CsvRecording(TextRecording):
         lost[[r for r in lost_rows if r < len(data)]] = True
         return data, numbers, lost
 
+    def _take_labels(self, data: npt.NDArray[np.float64]) -> None:
+        """Take the rows' labels into ``truth``: each run of one value other than 0 (or NaN)
+        from its first row's time to the first row after it, as the Myo log's gestures."""
+        assert self._label_col is not None
+        values = np.nan_to_num(data[:, self._label_col], nan=0.0)
+        t = data[:, 0] * self._time_scale
+        if self._timeless:
+            assert self._rate is not None
+            t = (self._timeless_rows + np.arange(len(data))) / self._rate
+        for i in np.flatnonzero(np.diff(values, prepend=self._last_label) != 0).tolist():
+            self._end_run(float(t[i]))
+            if values[i] != 0:
+                self._run = (float(t[i]), float(values[i]))
+        self._last_label = float(values[-1])
+
+    def _end_run(self, at: float) -> None:
+        if self._run is not None:
+            start, value = self._run
+            self.truth.append({"start": start, "end": at, "channel": "*", "label": value})
+            self._run = None
+
     def blocks(self) -> Iterator[Block]:
         """The recording as consecutive blocks of up to CHUNK_ROWS samples."""
         info = self.info
-        width = len(info.channels) + 1
+        width = self._width
         try:
             while self._pending is not None:
                 data, numbers, lost = self._pending
@@ -857,6 +906,8 @@ class CsvRecording(TextRecording):
                 yield Block(x, info.fs, self._index, info.channels, info.units, lost)
                 self._index += len(x)
                 self._pending = self._read_rows(width)
+            if self._t_prev is not None:
+                self._end_run(self._t_prev + 1 / info.fs)  # a label run to the file's end
         finally:
             self._fh.close()
 

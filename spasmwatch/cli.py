@@ -347,6 +347,13 @@ def _replay(args: argparse.Namespace, recording: Recording | Selected) -> int:
             f"{', '.join(left_out)} (choose others with --channels)",
             file=sys.stderr,
         )
+    labels = getattr(recording, "label_columns", ())
+    if labels:
+        print(
+            f"note: {', '.join(labels)} {'holds' if len(labels) == 1 else 'hold'} the "
+            "recording's labels, not a signal: left out",
+            file=sys.stderr,
+        )
     start = args.start or info.start
     if args.db and start is None:
         raise UsageError(

@@ -467,3 +467,40 @@ def test_a_separator_ending_every_line_makes_no_column(tmp_path: Path) -> None:
     np.testing.assert_array_equal(b.samples, a.samples)
     np.testing.assert_array_equal(b.lost, a.lost)
     assert b.lost.sum() == 1
+
+
+def test_a_column_of_labels_is_left_out_and_its_runs_are_the_truth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Labelled datasets keep their cues beside the signal (NinaPro's "restimulus", the UCI
+    gesture files' "class"): read as a channel, every change of label was a flat stretch
+    said as "electrode off?"."""
+    monkeypatch.setattr("replay.csvio.CHUNK_ROWS", 700)  # runs across blocks stay whole
+    rng = np.random.default_rng(4)
+    n = 6000
+    x = rng.standard_normal(n) * 5
+    label = np.zeros(n, dtype=int)
+    for a, b, g in [(1000, 2400, 3), (2400, 2600, 5), (4000, 6000, 1)]:
+        x[a:b] *= 8
+        label[a:b] = g
+    rows = "".join(f"{i / 1000:.3f},{label[i]},{v:.3f}\n" for i, v in enumerate(x))
+    p = write(tmp_path / "cued.csv", "time,restimulus,flexor\n" + rows)
+    rec = open_recording(p, "emg")
+    block = concat(list(rec.blocks()))
+    assert rec.info.channels == ("flexor",)
+    assert rec.label_columns == ("restimulus",)  # type: ignore[union-attr]
+    np.testing.assert_allclose(block.samples[:, 0], np.round(x, 3), atol=1e-3)
+    assert [(t["start"], t["end"], t["label"]) for t in rec.truth] == [
+        (1.0, 2.4, 3.0),
+        (2.4, 2.6, 5.0),
+        (4.0, 6.0, 1.0),
+    ]
+    out = run_cli("replay", str(p), "--json")
+    assert out.returncode == 0, out.stderr
+    assert "note: restimulus holds the recording's labels, not a signal: left out" in out.stderr
+    assert "no signal" not in out.stderr + out.stdout
+    # A lone column named so is the signal.
+    text = "time,marker\n" + "".join(f"{i / 100},{v}\n" for i, v in enumerate(x[:300]))
+    lone = open_recording(write(tmp_path / "lone.csv", text), "emg")
+    lone.close()
+    assert lone.info.channels == ("marker",)
