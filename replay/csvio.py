@@ -827,7 +827,7 @@ class CsvRecording(TextRecording):
             return None
         numbers = numbers[: len(data)]
         if self._keep is not None:
-            self._take_labels(data)
+            self._take_labels(data, lost_rows)
             data = data[:, self._keep]
         bad = ~np.isfinite(data)
         if bad.any():
@@ -857,11 +857,17 @@ class CsvRecording(TextRecording):
         lost[[r for r in lost_rows if r < len(data)]] = True
         return data, numbers, lost
 
-    def _take_labels(self, data: npt.NDArray[np.float64]) -> None:
+    def _take_labels(self, data: npt.NDArray[np.float64], lost_rows: Sequence[int]) -> None:
         """Take the rows' labels into ``truth``: each run of one value other than 0 (or NaN)
-        from its first row's time to the first row after it, as the Myo log's gestures."""
+        from its first row's time to the first row after it, as the Myo log's gestures. A
+        lost sample's row (every field but the time empty) keeps the label before it."""
         assert self._label_col is not None
         values = np.nan_to_num(data[:, self._label_col], nan=0.0)
+        if lost_rows:
+            at = np.arange(len(values))
+            at[[r for r in lost_rows if r < len(values)]] = -1
+            at = np.maximum.accumulate(at)  # each row's last row that was not lost
+            values = np.where(at >= 0, values[np.maximum(at, 0)], self._last_label)
         t = data[:, 0] * self._time_scale
         if self._timeless:
             assert self._rate is not None

@@ -483,13 +483,18 @@ def test_a_column_of_labels_is_left_out_and_its_runs_are_the_truth(
     for a, b, g in [(1000, 2400, 3), (2400, 2600, 5), (4000, 6000, 1)]:
         x[a:b] *= 8
         label[a:b] = g
-    rows = "".join(f"{i / 1000:.3f},{label[i]},{v:.3f}\n" for i, v in enumerate(x))
-    p = write(tmp_path / "cued.csv", "time,restimulus,flexor\n" + rows)
+    rows = [f"{i / 1000:.3f},{label[i]},{v:.3f}\n" for i, v in enumerate(x)]
+    for i in (1500, 4700):  # samples lost within a run: every field but the time empty
+        rows[i] = f"{i / 1000:.3f},,\n"
+    p = write(tmp_path / "cued.csv", "time,restimulus,flexor\n" + "".join(rows))
     rec = open_recording(p, "emg")
     block = concat(list(rec.blocks()))
     assert rec.info.channels == ("flexor",)
     assert rec.label_columns == ("restimulus",)  # type: ignore[union-attr]
-    np.testing.assert_allclose(block.samples[:, 0], np.round(x, 3), atol=1e-3)
+    assert np.flatnonzero(block.lost).tolist() == [1500, 4700]
+    kept = np.ones(n, dtype=bool)
+    kept[[1500, 4700]] = False
+    np.testing.assert_allclose(block.samples[kept, 0], np.round(x, 3)[kept], atol=1e-3)
     assert [(t["start"], t["end"], t["label"]) for t in rec.truth] == [
         (1.0, 2.4, 3.0),
         (2.4, 2.6, 5.0),
