@@ -644,7 +644,7 @@ class ChannelDetector:
                 if self._last_above < self._last_rest < k:
                     # Released over tone, then down to rest: it ended where it first reached rest.
                     self._end_at = self._last_rest
-                if self.state == ACTIVE and rhythm_on and self._recent_excess(k, b) > gate:
+                if self.state == ACTIVE and rhythm_on:
                     self._hold(k)
                     continue
                 if self.state == ACTIVE:
@@ -852,12 +852,16 @@ class ChannelDetector:
         self._held = 0
 
     def _hold(self, k: int) -> None:
-        """Hold an episode whose signal fell under the off threshold but not back to rest.
+        """Hold an episode whose signal fell under the off threshold: clonus may follow.
 
         The detector goes on as if it had ended (the resting level follows the signal, a new
         contraction may start); its end is reported once another contraction starts or twice
-        ``RhythmConfig.window_s`` has passed, unless clonus follows.
+        ``RhythmConfig.window_s`` has passed, unless clonus follows. Its type is judged up to
+        its offset now, while the window ending there is still in the frame history (by the
+        time a held end is reported it may not be, and the windows reaching into the rest
+        after it would decide the type).
         """
+        self._judge_to_offset(k)
         self._snapshot = (self.baseline_db, self.spread_db)
         self._idle(k)
         self._held = k
@@ -872,14 +876,6 @@ class ChannelDetector:
         lo = max(pos - self._peak_frames + 1, self._pos(self._valid_from), 0)
         part = self._blk_hp[lo : pos + 1]
         return sum(part) / len(part)
-
-    def _recent_excess(self, k: int, b: float) -> float:
-        """The envelope's mean over rest for the last merge gap (what the episode ended on), dB."""
-        pos = self._pos(k)
-        n = min(self._gap_frames, k - self._valid_from + 1)
-        if n <= 0:
-            return 0.0
-        return sum(self._blk_hdb[pos - n + 1 : pos + 1]) / n - b
 
     def _window(self, k: int) -> list[float] | None:
         """The rhythm window's frame powers up to frame ``k`` (None when not all usable)."""

@@ -177,6 +177,8 @@ def test_a_killed_recording_monitor_leaves_a_file_other_tools_open(tmp_path: Pat
     import pyedflib
     from conftest import start_cli, wait_for
 
+    from replay.bdf import ANNOTATION_BYTES
+
     db = tmp_path / "log.db"
     proc = start_cli("monitor", "--simulate", "--speed", "10", "--seed", "7003", "--db", str(db))
     try:
@@ -184,7 +186,11 @@ def test_a_killed_recording_monitor_leaves_a_file_other_tools_open(tmp_path: Pat
         files = wait_for(lambda: list((tmp_path / "recordings").glob("*.bdf")), 10, "the recording")
         size = files[0].stat().st_size
         # The annotation goes out with the next whole record: wait for two more.
-        wait_for(lambda: files[0].stat().st_size > size + 2 * 3 * 1001, 30, "two more records")
+        wait_for(
+            lambda: files[0].stat().st_size > size + 2 * (3000 + ANNOTATION_BYTES),
+            30,
+            "two more records",
+        )
         proc.kill()
         proc.communicate(timeout=30)
     finally:
@@ -196,7 +202,7 @@ def test_a_killed_recording_monitor_leaves_a_file_other_tools_open(tmp_path: Pat
         warnings.simplefilter("ignore")
         raw = mne.io.read_raw_bdf(bdf, preload=False, verbose="error")
     header = 256 * 3
-    record = 3 * (1000 + 80)
+    record = 3 * 1000 + ANNOTATION_BYTES  # 1000 samples of 3 bytes, then the annotations
     assert raw.n_times == (bdf.stat().st_size - header) // record * 1000  # every whole record
     notes = [d for d in raw.annotations.description if d.startswith("spasm")]
     assert len(notes) >= 1
