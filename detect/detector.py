@@ -536,8 +536,8 @@ class ChannelDetector:
                     off = release
             above_off = x > off
             if self._held:
-                # An episode under its off threshold but not back to rest: it ends unless
-                # clonus follows (a tonic start, then weaker rhythmic bursts).
+                # An episode under its off threshold: it ends unless clonus follows (a tonic
+                # start, then weaker rhythmic bursts).
                 n_held = k - self._held
                 if (
                     k % self._rhythm_step == 0
@@ -554,8 +554,9 @@ class ChannelDetector:
                     if self._rise is None:
                         self._rise = k
                     if x > self._on_db(b, spread):
-                        if self._held and self._beats(k):
-                            # Clonus that weakened for a moment and comes back: the same spasm.
+                        if self._held and k - self._held <= self._rhythm_frames and self._beats(k):
+                            # Clonus that weakened for a moment and comes back (the window
+                            # holds the episode's end, the dip and the rise): the same spasm.
                             self._resume(k, self._held)
                         else:
                             if self._held:

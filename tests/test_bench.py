@@ -40,12 +40,20 @@ FLOORS = {
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, bench.Result]:
-    out = {}
+def quick_run() -> tuple[dict[str, bench.Result], set[int]]:
+    """The quick suite run once for the module: the results, and the seeds of its cases."""
+    out, seeds = {}, set()
     for case in bench.suite(quick=True):
+        if case.seed is not None:
+            seeds.add(case.seed)
         if case.name in FLOORS or case.name == "emggo_ta_250hz":
             out[case.name] = bench.run_ours(case)
-    return out
+    return out, seeds
+
+
+@pytest.fixture(scope="module")
+def results(quick_run: tuple[dict[str, bench.Result], set[int]]) -> dict[str, bench.Result]:
+    return quick_run[0]
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
@@ -83,9 +91,11 @@ def test_no_false_episodes_where_there_is_no_signal(results: dict[str, bench.Res
     assert r.false_per_h == 0.0
 
 
-def test_the_study_set_stands_apart_from_the_suite() -> None:
+def test_the_study_set_stands_apart_from_the_suite(
+    quick_run: tuple[dict[str, bench.Result], set[int]],
+) -> None:
     # Constants are chosen on the study set; the suite must not share its recordings.
-    suite_seeds = {c.seed for c in bench.suite(quick=True) if c.seed is not None}
+    suite_seeds = quick_run[1]
     study = list(bench.study())
     assert len(study) == len(bench.STUDY)
     assert suite_seeds

@@ -350,3 +350,15 @@ def test_a_clonus_that_dips_near_rest_for_a_moment_is_one_episode() -> None:
     truth = [t.as_dict() for t in sim.truth]
     detected = [{"start": a, "end": b, "channel": "ch1"} for a, b, _ in found]
     assert score(detected, truth).false_positives == 0
+
+
+def test_a_clonus_after_rest_is_a_new_spasm_not_the_held_one_resumed() -> None:
+    # The quick bench's limb-10dB (seed 31003): a tonic spasm ends at 90.2 s, and after 3.4 s
+    # of rest a clonus starts at 93.6 s. Held since 90.9 s, the tonic spasm was resumed when
+    # the clonus crossed the on threshold and its last 2 s beat: the two were one mixed
+    # episode. A held episode is resumed by a new contraction only when that window reaches
+    # back to the hold (its end, the dip and the rise).
+    _, block = simulated(31003, location="right thigh", snr_db=10.0, mains_hz=60, seconds=300.0)
+    found = ended(DetectorConfig(), block)
+    near = [(round(a), round(b), t) for a, b, t in found if 70 < a < 100]
+    assert near == [(78, 90, "tonic"), (94, 95, "clonic")]
