@@ -423,16 +423,16 @@ class RhythmConfig(_Frozen):
     clonic part lies about 1 dB over rest, and each split counted as a false episode: full
     suite false episodes up to 7.8 an hour -> 0, lowest F1 0.840 -> 0.857; study set 15-17 an
     hour in two cases -> 0, mean F1 0.954 -> 0.957; 24 simulated recordings apart from both
-    (seeds 61001-61024; calf, thigh, lower back, neck, chest, forearm and shin at 200 Hz-2 kHz;
-    3, 5 and 8 dB) mean F1 0.852 -> 0.865, false episodes in 5 of them -> 2. The cost: an episode's end is reported
-    up to ``2 * window_s`` after it rather than after the merge gap, and two clonic spasms
-    under 4 s apart at 3 dB can be joined, once in the study set.) A new contraction
-    meanwhile ends it at once, unless the last ``window_s`` of frames reach back to the hold
-    (the held episode's end, the dip and the new rise) and beat like clonus: then clonus
-    weakened for a moment and came back, and the episode goes on (a 10 s clonus on the lower
-    back, split in two at such a dip, is one again). A window of rest and then a new clonus
-    is a new spasm (the quick suite's limb-10dB: a tonic spasm and a clonus 3.4 s after it
-    were one episode).
+    (seeds 61001-61024; calf, thigh, lower back, neck, chest, forearm and shin at 200 Hz-2
+    kHz; 3, 5 and 8 dB) mean F1 0.852 -> 0.865, false episodes in 5 of them -> 2. The cost:
+    an episode's end is reported up to ``2 * window_s`` after it rather than after the merge
+    gap, and two clonic spasms under 4 s apart at 3 dB can be joined, once in the study
+    set.) A new contraction meanwhile ends it at once, unless the last ``window_s`` of frames
+    reach back to the hold (a merge gap after the held episode's end: the dip and the new
+    rise) and beat like clonus: then clonus weakened for a moment and came back, and the
+    episode goes on (a 10 s clonus on the lower back, split in two at such a dip, is one
+    again). Rest and then a new clonus is a new spasm (the quick suite's limb-10dB: a tonic
+    spasm and a clonus 3.4 s after it, over rest, were one episode).
     Accelerometer clonus shows in its band power directly, so this is sEMG only.
     """
 

@@ -556,7 +556,7 @@ class ChannelDetector:
                     if x > self._on_db(b, spread):
                         if self._held and k - self._held <= self._rhythm_frames and self._beats(k):
                             # Clonus that weakened for a moment and comes back (the window
-                            # holds the episode's end, the dip and the rise): the same spasm.
+                            # reaches back to the hold: the dip and the rise): the same spasm.
                             self._resume(k, self._held)
                         else:
                             if self._held:

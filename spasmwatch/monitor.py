@@ -388,8 +388,10 @@ async def monitor(
                         level_db=det.level_db,
                         rest_db=det.baseline_db,
                         threshold_db=det.on_threshold_db,
+                        # While the detector holds an ended spasm (for clonus to resume
+                        # it) its end is not yet reported, but the muscle is at rest.
                         in_episode_s=(stats.samples - open_since[ch.name]) / stats.fs
-                        if ch.name in open_since
+                        if ch.name in open_since and det.in_episode
                         else None,
                         detached=ch.name in detached,
                     )

@@ -422,9 +422,12 @@ def test_a_detached_electrode_is_logged_as_unusable_signal(tmp_path: Path) -> No
     assert 6.0 - 0.1 <= float(rows[0][2]) <= 6.0 + 1.5  # type: ignore[arg-type]
 
 
-def _monitor(source: object, location: str, stop: object = None, out: object = None) -> object:
+def _monitor(
+    source: object, location: str, stop: object = None, out: object = None, view: object = None
+) -> object:
     """Run the monitor on a test source (the wearable's side: a ``run`` coroutine filling
-    the queue) with the default detector, no log, and a plain view writing to ``out``."""
+    the queue) with the default detector, no log, and ``view`` (else a plain view writing
+    to ``out``)."""
     import asyncio
     import io
 
@@ -438,7 +441,7 @@ def _monitor(source: object, location: str, stop: object = None, out: object = N
             source,  # type: ignore[arg-type]
             lambda _kind: DetectorConfig(),
             None,
-            PlainView(out if out is not None else io.StringIO()),  # type: ignore[arg-type]
+            view or PlainView(out if out is not None else io.StringIO()),  # type: ignore[arg-type]
             settings=Settings(),
             location_of=lambda _name: location,
             stop=stop,  # type: ignore[arg-type]
@@ -587,3 +590,56 @@ def test_a_source_that_fails_before_any_stop_ends_the_monitor() -> None:
 
     with pytest.raises(RuntimeError, match="the adapter went away"):
         _monitor(Gone(), "left calf")
+
+
+def test_the_live_view_says_a_spasm_is_over_while_its_end_is_held() -> None:
+    """An ended spasm is held for a few seconds (clonus may resume it) before its end is
+    reported; the live view's "spasm for ..." stopped counting only then, running on for
+    up to 4.5 s after the muscle relaxed. It stops when the detector's episode does."""
+    import asyncio
+
+    import pytest
+    from test_pipeline import simulated
+
+    from sensor.ble import Item
+    from sensor.simulate import SimulatedWearable
+    from sensor.stream import OpenFrameDecoder
+    from spasmwatch import monitor as monitor_module
+    from spasmwatch.view import PlainView, Status
+
+    sim, _ = simulated(7003, location="left calf", seconds=40.0)
+
+    class Calf:
+        kind, device, state = "test", "a wearable on the calf", "streaming"
+        decoder = OpenFrameDecoder()
+        battery = None
+
+        async def run(self, queue: asyncio.Queue[Item | None], _stop: asyncio.Event) -> None:
+            for i, frame in enumerate(SimulatedWearable(sim.config).frames()):
+                await queue.put(Item("data", 0, frame))
+                if i % 8 == 7:
+                    await asyncio.sleep(0.02)  # a few batches a second of signal
+            await queue.put(None)
+
+    class Seen(PlainView):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[tuple[float, float | None]] = []
+
+        def update(self, status: Status) -> None:
+            if status.channels:
+                self.seen.append((status.signal_s, status.channels[0].in_episode_s))
+
+    view = Seen()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(monitor_module, "TICK_S", 0.0)  # the view after every batch
+        stats = _monitor(Calf(), "left calf", view=view)
+    spans = [(e.onset_index / e.fs, (e.offset_index or 0) / e.fs) for e in stats.episodes]
+    assert spans
+    checked = 0
+    for (_, end), (after, _) in zip(spans, [*spans[1:], (float("inf"), 0.0)], strict=True):
+        for t, in_episode in view.seen:
+            if end + 1.0 < t < min(end + 4.0, after):
+                checked += 1
+                assert in_episode is None, f"still in a spasm at {t:.1f} s, ended {end:.1f} s"
+    assert checked
