@@ -347,11 +347,22 @@ async def monitor(
         if state in ("connecting", "reconnecting", "scanning"):
             connection = state
         off = pipeline.detached() if pipeline else []
+        # Seconds into the spasm going on, per channel. An ended spasm the detector holds
+        # (for clonus to resume it) is not yet reported, but the muscle is at rest.
+        in_spasm = {
+            ch.name: (stats.samples - open_since[ch.name]) / stats.fs
+            for ch, det in zip(
+                pipeline.channels if pipeline else [],
+                pipeline.detectors if pipeline else [],
+                strict=True,
+            )
+            if ch.name in open_since and det.in_episode
+        }
         fired = alerts.check(
             open_episodes=[
-                (ch.name, ch.location, (stats.samples - open_since[ch.name]) / stats.fs)
+                (ch.name, ch.location, in_spasm[ch.name])
                 for ch in (pipeline.channels if pipeline else [])
-                if ch.name in open_since
+                if ch.name in in_spasm
             ],
             no_signal_s=now - last_frame,
             battery=source.battery,
@@ -388,11 +399,7 @@ async def monitor(
                         level_db=det.level_db,
                         rest_db=det.baseline_db,
                         threshold_db=det.on_threshold_db,
-                        # While the detector holds an ended spasm (for clonus to resume
-                        # it) its end is not yet reported, but the muscle is at rest.
-                        in_episode_s=(stats.samples - open_since[ch.name]) / stats.fs
-                        if ch.name in open_since and det.in_episode
-                        else None,
+                        in_episode_s=in_spasm.get(ch.name),
                         detached=ch.name in detached,
                     )
                     for ch, det in zip(

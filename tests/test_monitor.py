@@ -449,6 +449,32 @@ def _monitor(
     )
 
 
+def _replaying(sim: object, pace: bool = False) -> object:
+    """A test source that sends the frames of a simulated wearable (the same one again, from
+    its config); ``pace``: a short pause every 8 frames, so the monitor takes them in many
+    batches and updates its view between them."""
+    import asyncio
+
+    from sensor.ble import Item
+    from sensor.simulate import SimulatedWearable
+    from sensor.stream import OpenFrameDecoder
+
+    class Replaying:
+        kind, device, state = "test", "a simulated wearable", "streaming"
+        decoder = OpenFrameDecoder()
+        battery = None
+
+        async def run(self, queue: asyncio.Queue[Item | None], _stop: asyncio.Event) -> None:
+            frames = SimulatedWearable(sim.config).frames()  # type: ignore[attr-defined]
+            for i, frame in enumerate(frames):
+                await queue.put(Item("data", 0, frame))
+                if pace and i % 8 == 7:
+                    await asyncio.sleep(0.02)
+            await queue.put(None)
+
+    return Replaying()
+
+
 def test_a_stop_takes_in_what_is_still_on_its_way() -> None:
     """A stop (Ctrl-C, ``--seconds``) ends the session as the end of the stream does: what
     the Myo decoder holds after a silence, and what the wearable still sends while it is
@@ -537,30 +563,16 @@ def test_a_source_that_fails_while_stopping_is_not_waited_for() -> None:
 def test_the_monitor_says_when_an_unnamed_channel_shows_a_heart() -> None:
     """A wearable on the back with no location given: its heartbeat is found in the first
     seconds and the user is told, and the session's episodes are what "lower back" gives."""
-    import asyncio
     import io
 
     from test_pipeline import simulated
 
     from detect import DetectorConfig, detect
-    from sensor.ble import Item
-    from sensor.simulate import SimulatedWearable
-    from sensor.stream import OpenFrameDecoder
 
     sim, block = simulated(5401, location="lower back", seconds=40.0)
 
-    class Back:
-        kind, device, state = "test", "a wearable on the back", "streaming"
-        decoder = OpenFrameDecoder()
-        battery = None
-
-        async def run(self, queue: asyncio.Queue[Item | None], _stop: asyncio.Event) -> None:
-            for frame in SimulatedWearable(sim.config).frames():  # the same wearable, again
-                await queue.put(Item("data", 0, frame))
-            await queue.put(None)
-
     out = io.StringIO()
-    stats = _monitor(Back(), "unspecified", out=out)
+    stats = _monitor(_replaying(sim), "unspecified", out=out)
     assert "ch1: a heartbeat runs through it (" in out.getvalue()
     assert out.getvalue().count("heartbeat") == 1
     as_back = [e for e in detect(DetectorConfig(), block, "lower back") if e.state != "open"]
@@ -596,30 +608,14 @@ def test_the_live_view_says_a_spasm_is_over_while_its_end_is_held() -> None:
     """An ended spasm is held for a few seconds (clonus may resume it) before its end is
     reported; the live view's "spasm for ..." stopped counting only then, running on for
     up to 4.5 s after the muscle relaxed. It stops when the detector's episode does."""
-    import asyncio
 
     import pytest
     from test_pipeline import simulated
 
-    from sensor.ble import Item
-    from sensor.simulate import SimulatedWearable
-    from sensor.stream import OpenFrameDecoder
     from spasmwatch import monitor as monitor_module
     from spasmwatch.view import PlainView, Status
 
     sim, _ = simulated(7003, location="left calf", seconds=40.0)
-
-    class Calf:
-        kind, device, state = "test", "a wearable on the calf", "streaming"
-        decoder = OpenFrameDecoder()
-        battery = None
-
-        async def run(self, queue: asyncio.Queue[Item | None], _stop: asyncio.Event) -> None:
-            for i, frame in enumerate(SimulatedWearable(sim.config).frames()):
-                await queue.put(Item("data", 0, frame))
-                if i % 8 == 7:
-                    await asyncio.sleep(0.02)  # a few batches a second of signal
-            await queue.put(None)
 
     class Seen(PlainView):
         def __init__(self) -> None:
@@ -633,7 +629,7 @@ def test_the_live_view_says_a_spasm_is_over_while_its_end_is_held() -> None:
     view = Seen()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(monitor_module, "TICK_S", 0.0)  # the view after every batch
-        stats = _monitor(Calf(), "left calf", view=view)
+        stats = _monitor(_replaying(sim, pace=True), "left calf", view=view)
     spans = [(e.onset_index / e.fs, (e.offset_index or 0) / e.fs) for e in stats.episodes]
     assert spans
     checked = 0
