@@ -10,6 +10,9 @@ import pytest
 
 from replay import bench
 
+# One worker runs this module, so the quick suite below is simulated and detected once.
+pytestmark = pytest.mark.xdist_group("quick_suite")
+
 FLOORS = {
     "limb-20dB": 0.9,
     "trunk-20dB": 0.9,
