@@ -423,11 +423,16 @@ def test_a_detached_electrode_is_logged_as_unusable_signal(tmp_path: Path) -> No
 
 
 def _monitor(
-    source: object, location: str, stop: object = None, out: object = None, view: object = None
+    source: object,
+    location: str,
+    stop: object = None,
+    out: object = None,
+    view: object = None,
+    settings: object = None,
 ) -> object:
     """Run the monitor on a test source (the wearable's side: a ``run`` coroutine filling
-    the queue) with the default detector, no log, and ``view`` (else a plain view writing
-    to ``out``)."""
+    the queue) with the default detector, no log, ``view`` (else a plain view writing to
+    ``out``) and ``settings`` (else the defaults)."""
     import asyncio
     import io
 
@@ -442,7 +447,7 @@ def _monitor(
             lambda _kind: DetectorConfig(),
             None,
             view or PlainView(out if out is not None else io.StringIO()),  # type: ignore[arg-type]
-            settings=Settings(),
+            settings=settings or Settings(),  # type: ignore[arg-type]
             location_of=lambda _name: location,
             stop=stop,  # type: ignore[arg-type]
         )
@@ -639,3 +644,53 @@ def test_the_live_view_says_a_spasm_is_over_while_its_end_is_held() -> None:
                 checked += 1
                 assert in_episode is None, f"still in a spasm at {t:.1f} s, ended {end:.1f} s"
     assert checked
+
+
+def test_the_long_spasm_alert_does_not_count_the_seconds_an_end_is_held() -> None:
+    """The long-spasm alert counts a spasm's seconds as the live view does: while the
+    detector holds an ended spasm (clonus may resume it), its seconds stop. Seed 7003's
+    first spasm lasts 4.5 s and its end is reported 8.1 s after its onset, the third lasts
+    9.5 s: with the alert at 6 s, only the third is long (before, every one of the four
+    was, the 2.3 s ones reported 6.7 and 7.0 s after their onsets)."""
+
+    import pytest
+    from test_pipeline import simulated
+
+    from detect.config import DetectorConfig
+    from detect.pipeline import detect
+    from spasmwatch import monitor as monitor_module
+    from spasmwatch.settings import AlertSettings, Settings
+    from spasmwatch.view import PlainView, Status
+
+    limit = 6.0
+    sim, block = simulated(7003, location="left calf", seconds=40.0)
+    ended = [e for e in detect(DetectorConfig(), block, "left calf") if e.state == "ended"]
+    durations = [((e.offset_index or 0) - e.onset_index) / e.fs for e in ended]
+    reported = [(e.decided_index - e.onset_index) / e.fs for e in ended]
+    # What the test rests on: spasms under the limit whose ends are reported past it.
+    assert any(d < limit < r for d, r in zip(durations, reported, strict=True))
+    long = [e for e, d in zip(ended, durations, strict=True) if d > limit]
+    assert len(long) == 1
+
+    class Seen(PlainView):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pending: list[str] = []
+            self.alerts: list[tuple[str, float]] = []
+
+        def alert(self, alert: object, at: object) -> None:
+            self.pending.append(alert.kind)  # type: ignore[attr-defined]
+
+        def update(self, status: Status) -> None:
+            self.alerts += [(kind, status.signal_s) for kind in self.pending]
+            self.pending.clear()
+
+    view = Seen()
+    settings = Settings(alerts=AlertSettings(episode_longer_than_s=limit))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(monitor_module, "TICK_S", 0.0)  # checked after every batch
+        _monitor(_replaying(sim, pace=True), "left calf", view=view, settings=settings)
+    times = [t for kind, t in view.alerts if kind == "long_episode"]
+    onset, offset = long[0].onset_index / long[0].fs, (long[0].offset_index or 0) / long[0].fs
+    assert len(times) == 1, view.alerts
+    assert onset + limit <= times[0] <= offset + 0.5
