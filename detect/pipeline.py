@@ -32,6 +32,7 @@ from detect.filters import (
     emg_sos,
     group_delay_s,
     notch_frequencies,
+    ring_s,
 )
 from detect.heart import heart_rates
 from sensor.block import ACC, EMG, Block, sensor_groups
@@ -207,6 +208,7 @@ class Pipeline:
         self._kept_rows: list[int] = []
         delays = [0.0] * len(self.channels)
         noise_gain = [0.0] * len(self.channels)
+        rings = [0.0] * len(self.channels)
         quantiles = [config.envelope.quantile] * len(self.channels)
         gated: list[int] = []  # trunk channels whose QRS frames are gated (EcgConfig)
         envelope = config.input == "envelope" and config.signal == EMG
@@ -226,6 +228,7 @@ class Pipeline:
                     )
                 )
                 self._filters.append((SosFilter(sos, len(idx), fs, fill), idx))
+                ring = ring_s(sos, fs)  # every grid's notches: the longest ring
                 first = len(sos) - (0 if envelope else len(notch_frequencies(config.notch, fs)))
                 self._kept_rows = list(range(first))  # the band-pass
                 for grid in [] if envelope else config.notch.grids():
@@ -242,6 +245,7 @@ class Pipeline:
                 for i in idx:
                     delays[i] = delay
                     noise_gain[i] = gain
+                    rings[i] = ring
                     if ecg:
                         quantiles[i] = config.ecg.envelope_quantile
                         if config.ecg.gate:
@@ -262,6 +266,7 @@ class Pipeline:
             ] * len(self.channels)
             _, h = signal.sosfreqz(sos, worN=4096, fs=fs)
             noise_gain = [float(np.mean(np.abs(h) ** 2))] * len(self.channels)
+            rings = [ring_s(sos, fs)] * len(self.channels)
             clonic_ratio = config.type.clonic_peak_acc
         # The QRS gate (see EcgConfig): each beat found in the ECG's band, its frames' powers
         # capped at the envelope's; the frames wait ``lag_frames`` frames for the band to show it.
@@ -299,8 +304,9 @@ class Pipeline:
                 delay=delay * fs,
                 fill=1.0 - q,
                 settle=max(window_frames, math.ceil(config.settle_s * frame_fs)),
+                ring=ring * fs,
             )
-            for delay, q in zip(delays, quantiles, strict=True)
+            for delay, q, ring in zip(delays, quantiles, rings, strict=True)
         ]
         self.timing = timings[0]
         n = len(self.channels)

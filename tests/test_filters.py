@@ -18,6 +18,7 @@ from detect.filters import (
     group_delay_s,
     mains_line_db,
     notch_sos,
+    ring_s,
 )
 from sensor.block import Block
 from sensor.stream import LINK_GAP_NOW_S
@@ -186,3 +187,12 @@ def test_a_gap_up_to_the_merge_gap_is_filled_period_by_period() -> None:
         assert filling.unfilled[2499]
         assert not filling.unfilled[2498]
     assert FILL_MAX_S < LINK_GAP_NOW_S  # a lost link is never filled
+
+
+def test_a_chains_ring_is_its_slowest_poles_time_constant() -> None:
+    # A notch's ring: Q / (pi f0), 64 ms at 50 Hz with Q 10; a chain rings as its slowest part.
+    notch = notch_sos(NotchConfig(mains_hz=50, harmonics=1, q=10.0), 1000.0)
+    assert ring_s(notch, 1000.0) == pytest.approx(10 / (np.pi * 50), rel=0.02)
+    band = bandpass_sos(20.0, 450.0, 4, 1000.0, 0.9)
+    assert ring_s(band, 1000.0) < ring_s(np.vstack([band, notch]), 1000.0)
+    assert ring_s(np.zeros((0, 6)), 1000.0) == 0.0

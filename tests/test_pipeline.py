@@ -952,6 +952,18 @@ def test_a_twitch_at_a_low_rate_is_not_carried_to_a_spasm_by_resting_noise() -> 
     assert len(found(loose)) > len(truth)
 
 
+def test_a_strong_twitch_is_not_carried_to_a_spasm_by_the_notchs_ring() -> None:
+    """At 50 dB over rest the mains notch (Q 10, 64 ms) rings a twitch's 50 Hz part on for
+    0.3 s over the off threshold: twitches of 0.23 s became "spasms" of 0.5 s (two here).
+    A contraction is confirmed by its envelope only once its own activity, not the ring
+    after it, has lasted a twitch's length."""
+    sim, block = simulated(7106, location="right forearm", fs_hz=500.0, snr_db=50.0, seconds=180.0)
+    truth = [t.as_dict() for t in sim.truth]
+    found = [e.as_dict() for e in detect(DetectorConfig(), block, "right forearm")]
+    s = score([e for e in found if e["state"] != "open"], truth)
+    assert (s.precision, s.recall) == (1.0, 1.0), s
+
+
 def test_heart_rates_upside_down_are_refused() -> None:
     with pytest.raises(ValueError, match=r"rate_per_min \(180, 40\) must be the slowest"):
         DetectorConfig.model_validate({"ecg": {"rate_per_min": [180, 40]}})
