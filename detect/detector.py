@@ -1056,11 +1056,12 @@ class ChannelDetector:
         move: npt.NDArray[np.float64] | None,
         recent_p: float,
     ) -> None:
-        if self._check_twitch and self.state == CANDIDATE and len(self._cand_p) < self._cand_max:
-            self._cand_p.append(frame_p)
+        if self.state == CANDIDATE:
+            if self._check_twitch and len(self._cand_p) < self._cand_max:
+                self._cand_p.append(frame_p)
+            self._live(k, frame_p, level_db)  # read only until the candidate is confirmed
         self._sum_p += frame_p
         self._acc_k = k
-        self._live(k, frame_p, level_db)
         self._tail.append((k, frame_p))
         if level_db > self._top_db:
             self._top_db = level_db

@@ -964,6 +964,19 @@ def test_a_strong_twitch_is_not_carried_to_a_spasm_by_the_notchs_ring() -> None:
     assert (s.precision, s.recall) == (1.0, 1.0), s
 
 
+def test_a_weak_spasm_whose_frames_pause_is_confirmed_where_no_ring_could_carry_it() -> None:
+    """The ring rule waits for a contraction's own activity only where its top stands high
+    enough over the threshold for the notch's ring to carry a twitch to a spasm. At 6 dB a
+    spasm's frames over the threshold pause (the study set's forearm at 200 Hz: the 0.9 s
+    spasm at 122 s); waiting there lost it."""
+    sim, block = simulated(
+        77_010, location="forearm", fs_hz=200.0, snr_db=6.0, channels=2, seconds=300.0
+    )
+    spasm = next(t for t in sim.truth if 121 < t.start < 123)
+    found = [e.as_dict() for e in detect(DetectorConfig(), block, "forearm") if e.state != "open"]
+    assert any(e["start"] < spasm.end and e["end"] > spasm.start for e in found), found
+
+
 def test_heart_rates_upside_down_are_refused() -> None:
     with pytest.raises(ValueError, match=r"rate_per_min \(180, 40\) must be the slowest"):
         DetectorConfig.model_validate({"ecg": {"rate_per_min": [180, 40]}})
