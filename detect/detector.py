@@ -615,7 +615,7 @@ class ChannelDetector:
                             k % self._rhythm_step == 0
                             and k - self._rhythm_frames >= self._ended
                             and self._over_rest(k)
-                            and self._rhythm_start(k, 10 ** (b / 10))
+                            and self._rhythm_start(k, 10 ** (b / 10), min(rest_off, b + gate))
                         ):
                             events.append(self._episode("open", k, None))
                     continue
@@ -940,20 +940,43 @@ class ChannelDetector:
         self.state = ACTIVE
         self.baseline_db, self.spread_db = self._snapshot
 
-    def _rhythm_start(self, k: int, base_p: float) -> bool:
-        """Start an episode at frame ``k`` if the recent frames beat like clonus."""
+    def _rhythm_start(self, k: int, base_p: float, keep_db: float) -> bool:
+        """Start an episode at frame ``k`` if the recent frames beat like clonus.
+
+        The window can beat on clonus that has already stopped: a short clonic spasm whose
+        envelope did not stay over the threshold for the minimum duration, found a second
+        after it ended. The episode lasts while the envelope stays over ``keep_db`` (as a
+        weak clonus it is kept from here on), so it is taken up to where that first held
+        for a merge gap, and held there, as it would have been had it started at its onset
+        (and if that leaves it shorter than the minimum duration, it is no episode). Taking
+        it up to frame ``k`` instead made its end the first merge gap of rest whose
+        envelope stayed under ``keep_db`` (1 dB over rest, which rest itself crosses): a
+        clonic spasm of 0.6 s was logged as 3.8 s, and tonic, its seconds of rest judged
+        with it.
+        """
         if not self._beats(k):
             return False
         onset = self._change_point(k)
+        last = onset
+        for j in range(onset, k + 1):
+            if self._blk_hdb[self._pos(j)] > keep_db:
+                last = j
+            elif j - last >= self._gap_frames:
+                break
+        end = min(k, last + self._gap_frames)
+        if end < k and self._span(onset, last) < self._min_duration:
+            return False  # over, and shorter than the minimum duration: not an episode
         self._begin(onset, base_p)
         self._onset = onset
-        for j in range(onset, k + 1):
+        for j in range(onset, end + 1):
             pos = self._pos(j)
             self._accumulate(j, self._blk_hp[pos], self._blk_hdb[pos], None, self._recent_p(j))
-        self._last_above = self._last_rest = k
+        self._last_above = self._last_rest = last
         self.state = ACTIVE
         self._by_rhythm = True
         self._onset_sample = self._onset_index()
+        if end < k:
+            self._hold(end)
         return True
 
     def _change_point(self, k: int) -> int:
@@ -1243,8 +1266,13 @@ class ChannelDetector:
 
     def _run_duration(self) -> float:
         """Estimated duration so far, samples (from the back-dated onset to the last frame above)."""
+        return self._span(self._onset, self._last_above)
+
+    def _span(self, first: int, last: int) -> float:
+        """Estimated duration, samples, of a contraction whose envelope crossed the threshold
+        up at frame ``first`` and was last over it at frame ``last``."""
         t = self.timing
-        return (self._last_above - self._onset + 1) * t.hop - (1 - 2 * t.fill) * t.window
+        return (last - first + 1) * t.hop - (1 - 2 * t.fill) * t.window
 
     def _type(self, k: int) -> EpisodeType:
         if self._windows == 0:  # a short episode: judge the part there is

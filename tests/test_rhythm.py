@@ -362,3 +362,12 @@ def test_a_clonus_after_rest_is_a_new_spasm_not_the_held_one_resumed() -> None:
     found = ended(DetectorConfig(), block)
     near = [(round(a), round(b), t) for a, b, t in found if 70 < a < 100]
     assert near == [(78, 90, "tonic"), (94, 95, "clonic")]
+
+
+def test_a_short_clonus_found_by_its_rhythm_after_it_ended_ends_where_it_ended() -> None:
+    # Four bursts at 10 dB (0.7 s): too short for the envelope to confirm, so the rhythm test
+    # finds it a second after it ended. Taken from its onset up to the frame of that test and
+    # kept while the envelope stayed 1 dB over rest, it ran on into the rest after it (to
+    # 21.47 s) and its type was judged with that rest (mixed).
+    found = ended(DetectorConfig(), emg([(20.0, 20.7, "clonic", 10.0)], 40.0, seed=2))
+    assert [(round(a, 1), round(b, 1), t) for a, b, t in found] == [(20.0, 20.7, "clonic")]
