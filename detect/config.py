@@ -415,13 +415,15 @@ class RhythmConfig(_Frozen):
     noise; it needs no drift or level to be set). It then lasts while the envelope stays
     ``gate_db`` over rest (or over the usual off threshold), with the usual merge gap,
     counted from its onset: a window that beats on a short clonus already over (one the
-    envelope did not confirm; over when the envelope's mean over the last merge gap is
-    under ``gate_db`` over rest) takes it only up to its end, and not at all if that leaves
-    it shorter than the minimum duration. (Taken up to the test's frame, such a clonus ran on
-    into the rest after it, which crosses 1 dB now and then: a 0.6 s clonus was logged as
-    3.8 s of tonic spasm. Full suite: type agreement 88.1 -> 89.4 %, the offset error's 95th
-    percentile on back-no-site 1.4 -> 0.24 s; limb-20dB 0.984 -> 0.967, its 0.6 s clonus now
-    0.45 s long, so dropped.)
+    envelope did not confirm; over when the last merge gap's mean frame power is under
+    ``gate_db`` over rest's) takes it only up to its end (where the envelope stepped down,
+    the same change point, then fell to ``gate_db`` over rest), and not at all if that
+    leaves it shorter than the minimum duration. (Taken up to the test's frame, such a
+    clonus ran on into the rest after it, whose envelope crosses 1 dB now and then, and half
+    of the time at 200-250 Hz: a 0.6 s clonus was logged as 3.8 s of tonic spasm. Full
+    suite: type agreement 88.1 -> 89.7 %, the offset error's 95th percentile on back-no-site
+    1.4 -> 0.24 s and on armband-200Hz 1.05 -> 0.50 s; limb-20dB 0.984 -> 0.967, its 0.6 s
+    clonus now 0.45 s long, so dropped.)
 
     An episode that falls under its off threshold is held, not ended: if the same test passes
     on the frames since (``window_s`` of them, within twice that), clonus has followed a

@@ -920,6 +920,15 @@ class ChannelDetector:
             return False
         return self._wsum > self._rhythm_frames * self._rest_p * self._gate
 
+    def _gap_over_rest(self, k: int) -> bool:
+        """Whether the merge gap of frames up to ``k`` has a mean power ``gate_db`` over rest's
+        (True while fewer than that are usable)."""
+        if k - self._gap_frames + 1 < self._valid_from:
+            return True
+        pos = self._pos(k)
+        part = self._blk_hp[pos - self._gap_frames + 1 : pos + 1]
+        return sum(part) > self._gap_frames * self._rest_p * self._gate
+
     def _beats(self, k: int) -> bool:
         """Whether the rhythm window's frames beat like clonus."""
         window = self._window(k)
@@ -946,29 +955,27 @@ class ChannelDetector:
         The window can beat on clonus that has already stopped: a short clonic spasm whose
         envelope did not stay over the threshold for the minimum duration, found a second
         after it ended. An episode by rhythm lasts while the envelope stays over ``keep_db``
-        (1 dB over rest, which rest itself crosses now and then). When the envelope's mean
-        over the last merge gap is under it, the clonus is over at frame ``k``: it is taken
-        up to where the envelope first stayed under ``keep_db`` for a merge gap, and held
-        there, as it would have been had it started at its onset (and if that leaves it
-        shorter than the minimum duration, it is no episode). Taking it up to frame ``k``
-        made its end the first merge gap of rest with no frame over ``keep_db``: a clonic
+        (1 dB over rest), which rest's envelope itself crosses now and then, and half of the
+        time at 200-250 Hz. When the last merge gap's frames are no longer over rest (their
+        mean power under ``gate_db`` over rest's, as the rhythm window's must be), the
+        clonus is over at frame ``k``: it is taken up to where the envelope stepped down
+        (the change point between its onset and ``k``) and then fell to ``keep_db``, and
+        held there, as it would have been had it started at its onset (and if that leaves
+        it shorter than the minimum duration, it is no episode). Taken up to frame ``k``,
+        its end was the first merge gap of rest with no frame over ``keep_db``: a clonic
         spasm of 0.6 s was logged as 3.8 s, and tonic, its seconds of rest judged with it.
-        While the mean is over ``keep_db`` the clonus goes on, and the episode with it (a
-        weak clonus dips under ``keep_db`` for a merge gap now and then: cut at its first
-        dip, a 5 s clonus at 3 dB was lost).
+        While the frames are over rest the clonus goes on, and the episode with it (a weak
+        clonus dips under ``keep_db`` for a merge gap now and then: cut at its first dip, a
+        5 s clonus at 3 dB was lost).
         """
         if not self._beats(k):
             return False
         onset = self._change_point(k)
-        recent = self._blk_hdb[self._pos(max(onset, k - self._gap_frames + 1)) : self._pos(k) + 1]
         last = k
-        if sum(recent) <= keep_db * len(recent):  # over, not going on at frame k
-            last = onset
-            for j in range(onset, k + 1):
-                if self._blk_hdb[self._pos(j)] > keep_db:
-                    last = j
-                elif j - last >= self._gap_frames:
-                    break
+        if not self._gap_over_rest(k):  # over, not going on at frame k
+            last = self._change_point(k, onset) - 1
+            while last < k and self._blk_hdb[self._pos(last + 1)] > keep_db:
+                last += 1
         end = min(k, last + self._gap_frames)
         if end < k and self._span(onset, last) < self._min_duration:
             return False  # over, and shorter than the minimum duration: not an episode
@@ -985,16 +992,20 @@ class ChannelDetector:
             self._hold(end)
         return True
 
-    def _change_point(self, k: int) -> int:
-        """Where the envelope stepped up, within twice the rhythm window before frame ``k``."""
-        lo = max(self._valid_from, self._ended + 1, k - 2 * self._rhythm_frames + 1)
+    def _change_point(self, k: int, lo: int | None = None) -> int:
+        """Where the envelope stepped up, within twice the rhythm window before frame ``k``;
+        given ``lo``, where it stepped down between frames ``lo`` and ``k`` (the first frame
+        after the step)."""
+        down = lo is not None
+        if lo is None:
+            lo = max(self._valid_from, self._ended + 1, k - 2 * self._rhythm_frames + 1)
         x = np.asarray(self._blk_hdb[self._pos(lo) : self._pos(k) + 1])
         n = len(x)
         if n < 2:
             return lo
         c = np.cumsum(x - x.mean())[:-1]
         j = np.arange(1, n)
-        return lo + 1 + int(np.argmax(-c / np.sqrt(j * (n - j))))
+        return lo + 1 + int(np.argmax((c if down else -c) / np.sqrt(j * (n - j))))
 
     def _live(self, k: int, frame_p: float, level_db: float) -> None:
         """Follow the last frame of the contraction's own activity: one over the on threshold

@@ -402,8 +402,7 @@ def test_a_weak_clonus_found_by_its_rhythm_is_not_cut_at_its_first_dip() -> None
     # A clonus of 5.5 s at 3 dB on the chest (seed 61008, apart from the benchmark's): the
     # rhythm test finds it while it goes on, but its envelope dipped under 1 dB over rest for
     # a merge gap soon after its onset. Ended at that dip, it was shorter than the minimum
-    # duration and lost; it goes on while the envelope's mean over the last merge gap stays
-    # over that level.
+    # duration and lost; it goes on while the last merge gap's frames stay over rest.
     sim = SimConfig(fs_hz=FS, seconds=300.0, seed=61008, location="chest", snr_db=3.0)
     found = [
         (e.onset_index / FS, (e.offset_index or 0) / FS, e.type)
@@ -411,3 +410,29 @@ def test_a_weak_clonus_found_by_its_rhythm_is_not_cut_at_its_first_dip() -> None
         if e.state != "open"
     ]
     assert [(round(a), round(b), t) for a, b, t in found if a < 10] == [(4, 8, "clonic")]
+
+
+def test_a_short_clonus_found_by_its_rhythm_at_200_hz_ends_where_it_ended() -> None:
+    # The full bench's armband-200Hz (seed 31007, 2 channels at 200 Hz): a clonus of 0.69 s
+    # at 7.4 Hz on ch2 at 196.57 s, found by its rhythm 1.1 s after it ended. At 200 Hz the
+    # envelope of rest lies 1 dB over its level half of the time, so the episode ran on to
+    # 200.4 s and was typed tonic; it is over where its frames' power fell back to rest's.
+    sim = SimConfig(
+        fs_hz=200.0,
+        seconds=600.0,
+        seed=31007,
+        location="right forearm",
+        snr_db=12.0,
+        channels=2,
+    )
+    block = first_seconds(sim, 205.0)
+    found = [
+        (e.onset_index / block.fs, (e.offset_index or 0) / block.fs, e.type)
+        for e in detect(DetectorConfig(), block, "right forearm")
+        if e.state != "open" and e.channel == "ch2" and 195 < e.onset_index / block.fs < 199
+    ]
+    assert len(found) == 1, found
+    start, end, kind = found[0]
+    assert abs(start - 196.57) < 0.15, found
+    assert abs(end - 197.26) < 0.25, found
+    assert kind == "clonic", found
