@@ -442,7 +442,11 @@ class RhythmConfig(_Frozen):
     rise) and beat like clonus: then clonus weakened for a moment and came back, and the
     episode goes on (a 10 s clonus on the lower back, split in two at such a dip, is one
     again). Rest and then a new clonus is a new spasm (the quick suite's limb-10dB: a tonic
-    spasm and a clonus 3.4 s after it, over rest, were one episode).
+    spasm and a clonus 3.4 s after it, over rest, were one episode). Nor is a rhythm
+    start's onset sought back across rest: only after the last merge gap before the window
+    whose frames' mean power is no more than rest's own mean (the full suite's neck-10dB: a
+    clonus was back-dated across 2.3 s of rest to a short spasm before it, one episode of
+    12 s).
     Accelerometer clonus shows in its band power directly, so this is sEMG only.
     """
 

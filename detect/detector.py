@@ -929,6 +929,18 @@ class ChannelDetector:
         part = self._blk_hp[pos - self._gap_frames + 1 : pos + 1]
         return sum(part) > self._gap_frames * self._rest_p * self._gate
 
+    def _rest_end(self, first: int, last: int) -> int | None:
+        """The last frame, up to ``last``, that ends a merge gap of frames (from ``first`` on,
+        all usable) whose mean power is no more than rest's: None when there is none."""
+        first = max(first, self._valid_from)
+        g = self._gap_frames
+        if last - first + 1 < g:
+            return None
+        p = np.asarray(self._blk_hp[self._pos(first) : self._pos(last) + 1])
+        c = np.concatenate([[0.0], np.cumsum(p)])
+        at_rest = np.flatnonzero(c[g:] - c[:-g] <= g * self._rest_p)
+        return None if len(at_rest) == 0 else first + g - 1 + int(at_rest[-1])
+
     def _beats(self, k: int) -> bool:
         """Whether the rhythm window's frames beat like clonus."""
         window = self._window(k)
@@ -993,12 +1005,15 @@ class ChannelDetector:
         return True
 
     def _change_point(self, k: int, lo: int | None = None) -> int:
-        """Where the envelope stepped up, within twice the rhythm window before frame ``k``;
-        given ``lo``, where it stepped down between frames ``lo`` and ``k`` (the first frame
-        after the step)."""
+        """Where the envelope stepped up, within twice the rhythm window before frame ``k``
+        and after the last merge gap at rest before the window; given ``lo``, where it
+        stepped down between frames ``lo`` and ``k`` (the first frame after the step)."""
         down = lo is not None
         if lo is None:
             lo = max(self._valid_from, self._ended + 1, k - 2 * self._rhythm_frames + 1)
+            rest = self._rest_end(lo, k - self._rhythm_frames)
+            if rest is not None:
+                lo = rest + 1  # not back across rest, to an earlier contraction
         x = np.asarray(self._blk_hdb[self._pos(lo) : self._pos(k) + 1])
         n = len(x)
         if n < 2:

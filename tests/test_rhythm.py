@@ -436,3 +436,19 @@ def test_a_short_clonus_found_by_its_rhythm_at_200_hz_ends_where_it_ended() -> N
     assert abs(start - 196.57) < 0.15, found
     assert abs(end - 197.26) < 0.25, found
     assert kind == "clonic", found
+
+
+def test_a_clonus_found_by_its_rhythm_starts_after_the_rest_before_it() -> None:
+    # The full bench's neck-10dB (seed 31004): a short spasm at 166.36 s that the envelope did
+    # not confirm, 2.3 s of rest, then a clonus at 169.26 s found by its rhythm. Its onset,
+    # the change point over the last 4 s, reached back across the rest to the short spasm:
+    # one episode from 166.2 s. The onset is sought after the last merge gap at rest.
+    sim = SimConfig(fs_hz=FS, seconds=600.0, seed=31004, location="neck", snr_db=10.0)
+    found = [
+        (e.onset_index / FS, (e.offset_index or 0) / FS)
+        for e in detect(DetectorConfig(), first_seconds(sim, 185.0), "neck")
+        if e.state != "open"
+    ]
+    near = [(a, b) for a, b in found if b > 170 and a < 177]
+    assert len(near) == 1, near
+    assert near[0][0] > 168.5, near
