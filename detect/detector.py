@@ -985,7 +985,7 @@ class ChannelDetector:
         onset = self._change_point(k)
         last = k
         if not self._gap_over_rest(k):  # over, not going on at frame k
-            last = self._change_point(k, onset) - 1
+            last = self._step(onset, k, up=False) - 1
             while last < k and self._blk_hdb[self._pos(last + 1)] > keep_db:
                 last += 1
         end = min(k, last + self._gap_frames)
@@ -1004,23 +1004,25 @@ class ChannelDetector:
             self._hold(end)
         return True
 
-    def _change_point(self, k: int, lo: int | None = None) -> int:
+    def _change_point(self, k: int) -> int:
         """Where the envelope stepped up, within twice the rhythm window before frame ``k``
-        and after the last merge gap at rest before the window; given ``lo``, where it
-        stepped down between frames ``lo`` and ``k`` (the first frame after the step)."""
-        down = lo is not None
-        if lo is None:
-            lo = max(self._valid_from, self._ended + 1, k - 2 * self._rhythm_frames + 1)
-            rest = self._rest_end(lo, k - self._rhythm_frames)
-            if rest is not None:
-                lo = rest + 1  # not back across rest, to an earlier contraction
+        and after the last merge gap at rest before the window."""
+        lo = max(self._valid_from, self._ended + 1, k - 2 * self._rhythm_frames + 1)
+        rest = self._rest_end(lo, k - self._rhythm_frames)
+        if rest is not None:
+            lo = rest + 1  # not back across rest, to an earlier contraction
+        return self._step(lo, k, up=True)
+
+    def _step(self, lo: int, k: int, up: bool) -> int:
+        """The first frame after the envelope's step up (or down) between frames ``lo`` and
+        ``k``: the least-squares change point of one shift in mean."""
         x = np.asarray(self._blk_hdb[self._pos(lo) : self._pos(k) + 1])
         n = len(x)
         if n < 2:
             return lo
         c = np.cumsum(x - x.mean())[:-1]
         j = np.arange(1, n)
-        return lo + 1 + int(np.argmax((c if down else -c) / np.sqrt(j * (n - j))))
+        return lo + 1 + int(np.argmax((-c if up else c) / np.sqrt(j * (n - j))))
 
     def _live(self, k: int, frame_p: float, level_db: float) -> None:
         """Follow the last frame of the contraction's own activity: one over the on threshold
