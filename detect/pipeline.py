@@ -108,6 +108,8 @@ class Features:
         went on, so the frames after them are usable at once.
     flat : ndarray, shape (n_frames, n_channels), bool
         True where a channel's raw signal is not changing at all (see ``QualityConfig``).
+    beat : ndarray, shape (n_frames, n_channels), bool
+        True where the QRS gate capped a trunk channel's frame power (a heartbeat).
     """
 
     first_frame: int
@@ -117,6 +119,7 @@ class Features:
     usable: npt.NDArray[np.bool_]
     flat: npt.NDArray[np.bool_]
     bridged: npt.NDArray[np.bool_]
+    beat: npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -516,7 +519,9 @@ class Pipeline:
                 usable[i] = since > self._settle_frames and not bridged[i]
             self.unusable_frames += int(np.count_nonzero(~usable))
         self._since_lost = since
-        f = Features(first, p_frames, power, movement, usable, flat, bridged)
+        f = Features(
+            first, p_frames, power, movement, usable, flat, bridged, np.zeros(flat.shape, bool)
+        )
         if self._gated:
             f = self._gate(f, framed[:, n:])
         return f
@@ -540,12 +545,21 @@ class Pipeline:
         seen = np.zeros((len(x) + 1, len(self._gated)))
         np.cumsum(x[:, 2 * n :], axis=0, out=seen[1:])
         near = seen[lead + 1 : lead + 1 + m] > seen[:m]
+        capped = np.zeros((m, n), dtype=bool)
+        capped[:, g] = near
         if isinstance(g, slice):  # every channel (one location for all: the usual case)
             np.minimum(frames, power, out=frames, where=near)
         else:
             frames[:, g] = np.where(near, np.minimum(frames[:, g], power[:, g]), frames[:, g])
         return Features(
-            f.first_frame, frames, power, f.movement, flags[:m, 0], flags[:m, 2:], flags[:m, 1]
+            f.first_frame,
+            frames,
+            power,
+            f.movement,
+            flags[:m, 0],
+            flags[:m, 2:],
+            flags[:m, 1],
+            capped,
         )
 
     def _floor(self, block: Block, first: int, n_frames: int) -> Array:
@@ -689,9 +703,13 @@ class Pipeline:
         emg = self.config.signal == EMG  # sEMG types come from the rhythm of the frames
         usable = f.usable.tolist()
         bridged = f.bridged.tolist() if f.bridged.any() else None
+        beats = f.beat.T.tolist() if f.beat.any() else None
         for j, det in enumerate(self.detectors):
             move = None if emg else f.movement[:, 3 * j : 3 * j + 3]
-            found = det.process(f.first_frame, frames[j], levels[j], move, usable, flat[j], bridged)
+            beat = None if beats is None else beats[j]
+            found = det.process(
+                f.first_frame, frames[j], levels[j], move, usable, flat[j], bridged, beat
+            )
             if found:
                 events.extend(found)
         if len(events) > 1:

@@ -37,7 +37,7 @@ def split(block: Block, cuts: list[int]) -> list[Block]:
 def features_of(blocks: list[Block], location: str) -> list[np.ndarray]:
     pipe = Pipeline(DetectorConfig(), blocks[0].fs, blocks[0].channels, blocks[0].units, location)
     parts = [pipe.features(b) for b in blocks]
-    names = ("frames", "power", "movement", "usable", "flat")
+    names = ("frames", "power", "movement", "usable", "flat", "beat")
     return [np.concatenate([getattr(p, name) for p in parts]) for name in names]
 
 
@@ -962,6 +962,20 @@ def test_a_strong_twitch_is_not_carried_to_a_spasm_by_the_notchs_ring() -> None:
     found = [e.as_dict() for e in detect(DetectorConfig(), block, "right forearm")]
     s = score([e for e in found if e["state"] != "open"], truth)
     assert (s.precision, s.recall) == (1.0, 1.0), s
+
+
+def test_a_heartbeat_after_a_twitch_is_not_taken_for_the_twitchs_own_activity() -> None:
+    """On the trunk the QRS gate caps a heartbeat's frames at the envelope, which a strong
+    twitch just before leaves high, so the beat's frames passed the cap: 0.35 s after the
+    twitch they counted as its own activity, and the ring rule let the twitch (0.14 s at
+    50 dB, neck, 250 Hz) be confirmed as a spasm of 0.55 s. The gated frames are the heart's."""
+    sim, block = simulated(7107, location="neck", fs_hz=250.0, snr_db=50.0, seconds=180.0)
+    twitch = next(tw for tw in sim._twitches if 79 < tw.start < 80)
+    found = [e.as_dict() for e in detect(DetectorConfig(), block, "neck") if e.state != "open"]
+    end = twitch.start + twitch.duration
+    assert not [e for e in found if e["start"] < end + 0.5 and e["end"] > twitch.start], found
+    s = score(found, [t.as_dict() for t in sim.truth])
+    assert s.recall == 1.0, s
 
 
 def test_a_weak_spasm_whose_frames_pause_is_confirmed_where_no_ring_could_carry_it() -> None:
