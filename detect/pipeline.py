@@ -108,8 +108,9 @@ class Features:
         went on, so the frames after them are usable at once.
     flat : ndarray, shape (n_frames, n_channels), bool
         True where a channel's raw signal is not changing at all (see ``QualityConfig``).
-    beat : ndarray, shape (n_frames, n_channels), bool
-        True where the QRS gate capped a trunk channel's frame power (a heartbeat).
+    beat : ndarray, shape (n_frames, n_channels), bool, or None
+        True where the QRS gate capped a trunk channel's frame power (a heartbeat); None on
+        a stream with no channel gated.
     """
 
     first_frame: int
@@ -119,7 +120,7 @@ class Features:
     usable: npt.NDArray[np.bool_]
     flat: npt.NDArray[np.bool_]
     bridged: npt.NDArray[np.bool_]
-    beat: npt.NDArray[np.bool_]
+    beat: npt.NDArray[np.bool_] | None
 
 
 @dataclass(frozen=True)
@@ -519,9 +520,7 @@ class Pipeline:
                 usable[i] = since > self._settle_frames and not bridged[i]
             self.unusable_frames += int(np.count_nonzero(~usable))
         self._since_lost = since
-        f = Features(
-            first, p_frames, power, movement, usable, flat, bridged, np.zeros(flat.shape, bool)
-        )
+        f = Features(first, p_frames, power, movement, usable, flat, bridged, None)
         if self._gated:
             f = self._gate(f, framed[:, n:])
         return f
@@ -703,7 +702,7 @@ class Pipeline:
         emg = self.config.signal == EMG  # sEMG types come from the rhythm of the frames
         usable = f.usable.tolist()
         bridged = f.bridged.tolist() if f.bridged.any() else None
-        beats = f.beat.T.tolist() if f.beat.any() else None
+        beats = f.beat.T.tolist() if f.beat is not None and f.beat.any() else None
         for j, det in enumerate(self.detectors):
             move = None if emg else f.movement[:, 3 * j : 3 * j + 3]
             beat = None if beats is None else beats[j]

@@ -38,7 +38,9 @@ def features_of(blocks: list[Block], location: str) -> list[np.ndarray]:
     pipe = Pipeline(DetectorConfig(), blocks[0].fs, blocks[0].channels, blocks[0].units, location)
     parts = [pipe.features(b) for b in blocks]
     names = ("frames", "power", "movement", "usable", "flat", "beat")
-    return [np.concatenate([getattr(p, name) for p in parts]) for name in names]
+    # ``beat`` is None on a stream with no channel gated (a limb).
+    kept = [name for name in names if getattr(parts[0], name) is not None]
+    return [np.concatenate([getattr(p, name) for p in parts]) for name in kept]
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
