@@ -89,7 +89,7 @@ STEADY_S = 2.0
 #: 50 dB, 250 Hz-2 kHz, 3 min each) false episodes 1, 1 and 5 -> 0, 1 and 2 (the rest:
 #: heartbeats on the trunk and a neck at 250 Hz); the suite and the study set unchanged.
 #: The frames the QRS gate capped are the heart's, never activity: on the same recordings
-#: (1, 1 and 2 false episodes before) 1, 1 and 1; a beat 0.35 s after a neck's twitch no
+#: (1, 1 and 2 false episodes before) 1, 1 and 1; a beat 0.4 s after a neck's twitch began no
 #: longer carries it. Left: a lone 2-sample frame of rest over the on threshold after a
 #: twitch at 250 Hz, and a beat holding a twitch's envelope over the off threshold at
 #: 2 kHz. The suite and the study set unchanged case by case.

@@ -968,7 +968,7 @@ def test_a_strong_twitch_is_not_carried_to_a_spasm_by_the_notchs_ring() -> None:
 
 def test_a_heartbeat_after_a_twitch_is_not_taken_for_the_twitchs_own_activity() -> None:
     """On the trunk the QRS gate caps a heartbeat's frames at the envelope, which a strong
-    twitch just before leaves high, so the beat's frames passed the cap: 0.35 s after the
+    twitch just before leaves high, so the beat's frames passed the cap: 0.4 s after the
     twitch they counted as its own activity, and the ring rule let the twitch (0.14 s at
     50 dB, neck, 250 Hz) be confirmed as a spasm of 0.55 s. The gated frames are the heart's."""
     sim, block = simulated(7107, location="neck", fs_hz=250.0, snr_db=50.0, seconds=180.0)
