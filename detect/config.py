@@ -358,7 +358,11 @@ class TypeConfig(_Frozen):
     N ** -0.42 (see ``detect.detector.POOL_EXPONENT``), and a mixed spasm has both components
     (Thomas et al. 2014): an episode is mixed when, split in two where its stretches differ
     most (each at least ``mixed_share`` of its windows), one beats clearly (1.3 times its
-    threshold, ``detect.detector.MIXED_STRICT``) and the other does not beat.
+    threshold, ``detect.detector.MIXED_STRICT``) and the other does not beat. An episode of
+    one window (0.5-1 s) cannot be split: it is mixed when its window beats at half its
+    threshold or more but not at the threshold (``detect.detector.MIXED_PART``: clonus over
+    part of the window). Full suite: type agreement 89.9 -> 90.7 %; the study set 88.3 ->
+    90.2 %; seeds 78001-78012 (283 episodes) 85.5 -> 87.6 %.
     Accelerometer: clonus moves the limb at one rate, so each window's movement spectrum
     (the three band-passed axes, Hann-windowed, summed; 3-12 Hz) is kept and stretches of
     windows are judged pooled: a stretch is clonic when its spectrum peaks in 3-8 Hz (up to

@@ -303,6 +303,26 @@ def test_a_short_spasms_type_is_judged_up_to_its_end_not_on_the_rest_after_it() 
     assert right == 96
 
 
+def test_a_spasm_too_short_to_split_is_mixed_when_its_one_window_beats_over_part_of_it() -> None:
+    # 0.7-0.9 s at 10 dB: one type window, so no split can show a tonic part and a clonic
+    # one. A tonic first half and clonus after it was never mixed (0 of 36); reaching half
+    # the clonic threshold (MIXED_PART) it is in 18. Steady and clonic ones keep their types.
+    right = {"tonic": 0, "clonic": 0, "mixed": 0}
+    for seed in range(12):
+        for dur in (0.7, 0.8, 0.9):
+            mid, end = 5.0 + 0.5 * dur, 5.0 + dur
+            for kind, parts in (
+                ("tonic", [(5.0, end, 0.0, 10.0)]),
+                ("clonic", [(5.0, end, 0.8, 10.0)]),
+                ("mixed", [(5.0, mid, 0.0, 10.0), (mid, end, 0.8, 10.0)]),
+            ):
+                found = ended(DetectorConfig(), shallow_clonus(parts, seed, FS, 12.0))
+                right[kind] += [t for a, b, t in found if a < end and b > 5.0] == [kind]
+    assert right["tonic"] == 36
+    assert right["clonic"] >= 30
+    assert right["mixed"] >= 15
+
+
 def test_an_episodes_mean_amplitude_is_of_the_contraction_not_the_rest_after_it() -> None:
     # The same contraction (12 dB over rest) for 0.8 s and for 20 s reads the same mean
     # amplitude and strength: the frames after the offset (the envelope letting go, the merge
