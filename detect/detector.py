@@ -54,6 +54,9 @@ MIXED_STRICT = 1.3
 #: falls with the lag. Measured on one-window episodes of simulated recordings apart from the
 #: suite (the study set and seeds 78001-78012, 66 of them): tonic at most 0.41 of the threshold
 #: (95th percentile 0.21), mixed median 0.61 (9 of 20 between 0.5 and 1), clonic 1.05 and over.
+#: The cost is at low rates, where a second is noisier: steady contractions of 0.7-0.9 s at
+#: 250 Hz read mixed 3 times in 36 (none at 1 kHz), and of the 250 Hz tibialis recording's 56
+#: voluntary bursts 3 more read mixed (6 not tonic, was 3).
 MIXED_PART = 0.5
 #: An episode keeps at most this many type windows' curves; past it, neighbours are pooled in
 #: pairs (the verdict's split points get coarser, its state stays bounded).
